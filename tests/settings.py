@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings with a test-only secret and plain static files."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+# Tests must not pick up a developer's real ModelArts account from the shell.
+for _name in [n for n in os.environ if n.startswith("MODELARTS_")]:
+    del os.environ[_name]
+
+from dashboard.settings import *  # noqa: E402,F403
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
