@@ -6,21 +6,20 @@ database: a source row names the variables (``sk_env``), the environment holds t
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from configs_app.models import ConfigSource
+from dashboard.env import env_secret
 
 
 def environment_source(*, using: str = "default") -> ConfigSource:
     """The source described by ``MODELARTS_*``, created or brought up to date from the settings."""
     cfg = settings.MODELARTS
     env = settings.MODELARTS_SECRET_ENV
-    if os.environ.get(env["AK"]) or os.environ.get(env["SK"]):
+    if _secret(env["AK"]) or _secret(env["SK"]):
         mode = ConfigSource.AuthMode.AKSK
-    elif cfg["USERNAME"] or os.environ.get(env["PASSWORD"]):
+    elif cfg["USERNAME"] or _secret(env["PASSWORD"]):
         mode = ConfigSource.AuthMode.PASSWORD
     else:
         mode = ConfigSource.AuthMode.TOKEN
@@ -55,7 +54,8 @@ def environment_source(*, using: str = "default") -> ConfigSource:
 
 
 def _secret(var_name: str) -> str:
-    return os.environ.get(var_name, "").strip() if var_name else ""
+    """The value of the variable named ``var_name`` (or of the file named by ``<var_name>_FILE``)."""
+    return env_secret(var_name) if var_name else ""
 
 
 def client_for_source(source: ConfigSource):
