@@ -7,6 +7,12 @@ header, token, AK/SK, password or signature.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
 
 class ModelArtsError(Exception):
     """Base class for every failure talking to ModelArts.
@@ -93,6 +99,15 @@ class ModelArtsThrottled(ModelArtsUnavailable):
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 
+    def __reduce__(self):  # keep retry_after too when pickled
+        return (_rebuild_throttled, (self.message, self.retry_after, self.status, self.error_code, self.request_id,
+                                     self.path))
+
+
+def _rebuild_throttled(message, retry_after, status, error_code, request_id, path):
+    return ModelArtsThrottled(message, retry_after=retry_after, status=status, error_code=error_code,
+                              request_id=request_id, path=path)
+
 
 class ModelArtsBadResponse(ModelArtsError):
     """The response is not usable: not JSON, truncated, or a required field is missing or mistyped."""
@@ -100,3 +115,70 @@ class ModelArtsBadResponse(ModelArtsError):
 
 class ModelArtsListingChanged(ModelArtsUnavailable):
     """The config list kept changing while it was being paged, so no consistent listing was read."""
+
+
+# --- reading error bodies (shared by the client and the IAM token call) ---------------------------
+
+#: Longest API message kept in an error; servers sometimes send whole HTML pages.
+MAX_MESSAGE_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """What an error body and its headers say: code, message and request id (each may be None)."""
+
+    code: str | None
+    message: str | None
+    request_id: str | None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:MAX_MESSAGE_LENGTH]
+    return None
+
+
+def parse_error_body(body: Any, headers: Mapping[str, str] | None = None) -> ErrorInfo:
+    """Read any of the error body shapes of the API reference §5.1.
+
+    Message: ``error_message``, else ``error_msg``, else IAM's ``error.message`` (or its ``title``).
+    Code: ``error_code``, else ``error.code`` when it is a string (Keystone puts the HTTP status
+    there as a number, which says nothing new). Request id: the ``X-Request-Id`` header, else the
+    gateway body's ``request_id``.
+
+    Args:
+        body: the decoded JSON body (anything; non-dicts give no code or message).
+        headers: the response headers (a case-insensitive mapping, as ``requests`` gives).
+    """
+    code = message = request_id = None
+    if isinstance(body, Mapping):
+        message = _text(body.get("error_message")) or _text(body.get("error_msg"))
+        code = _text(body.get("error_code"))
+        request_id = _text(body.get("request_id"))
+        nested = body.get("error")
+        if isinstance(nested, Mapping):
+            message = message or _text(nested.get("message")) or _text(nested.get("title"))
+            code = code or _text(nested.get("code"))
+    if headers is not None:
+        request_id = _text(headers.get("X-Request-Id")) or request_id
+    return ErrorInfo(code=code, message=message, request_id=request_id)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / infinity
+        return None
+    return max(0.0, seconds)
