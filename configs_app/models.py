@@ -7,6 +7,7 @@ network call.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -254,3 +255,22 @@ class ConfigRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.config} {self.kind} at {self.observed_at:%Y-%m-%d %H:%M}"
+
+
+class TablePreference(models.Model):
+    """Which columns one user chose to show in one table of the pages (e.g. ``configs``).
+
+    Written by the user's own column picker, read when the table is built. ``columns`` lists the
+    visible column names in no particular order; names a table no longer has are ignored.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="table_preferences")
+    table_name = models.CharField(max_length=64)
+    columns = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "table_name"], name="uniq_table_preference")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.table_name}"

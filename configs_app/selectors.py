@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
+from django.http import Http404
 
-from configs_app.models import ConfigSource, SyncRun
+from configs_app.models import (
+    ConfigParameter,
+    ConfigRevision,
+    ConfigSource,
+    SyncRun,
+    TablePreference,
+    TrainingJobConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -55,3 +65,172 @@ def sync_status() -> list[SourceStatus]:
     return [
         SourceStatus(s, runs.get(s.last_success_id), runs.get(s.last_run_id), runs.get(s.running_id)) for s in sources
     ]
+
+
+# --- Configs: list, search, detail, compare, overview --------------------------------------------
+
+#: Columns the list, table and export never read: large JSON kept for the detail page.
+_LIST_DEFERRED = ("raw", "search_text", "volumes", "data_source")
+#: At most this many search terms are used (each adds one condition to the query).
+MAX_SEARCH_TERMS = 10
+
+
+def config_list() -> QuerySet[TrainingJobConfig]:
+    """Every cached config (active and deleted upstream) for tables and exports, with its source
+    joined and the large JSON columns left out. Ordered by name, then pk."""
+    return TrainingJobConfig.objects.select_related("source").defer(*_LIST_DEFERRED).order_by("config_name", "pk")
+
+
+def config_search(queryset: QuerySet[TrainingJobConfig], q: str) -> QuerySet[TrainingJobConfig]:
+    """Configs of ``queryset`` whose quick-search text contains every whitespace-separated term of
+    ``q``, ignoring case. Blank ``q`` leaves the queryset as it is.
+
+    Matches ``TrainingJobConfig.search_text`` (name, description, engine, image, command, OBS paths,
+    parameter labels and non-secret values; built by ``records.search_text``), so a secret value is
+    never findable. This function is the seam for a full-text index (FTS5, pg_trgm) later: callers
+    only rely on "every term matches somewhere, case-insensitively".
+    """
+    terms = (q or "").lower().split()[:MAX_SEARCH_TERMS]
+    for term in terms:
+        # search_text is stored lower-cased, so a plain (case-sensitive) contains is exact on
+        # every database and can use a trigram index on PostgreSQL.
+        queryset = queryset.filter(search_text__contains=term)
+    return queryset
+
+
+def config_parameter_filter(
+    queryset: QuerySet[TrainingJobConfig], *, label: str = "", value: str = "", match: str = "contains"
+) -> QuerySet[TrainingJobConfig]:
+    """Configs that have one parameter row with ``label`` (any case) and, when given, ``value``
+    (``match`` "exact" or "contains", any case).
+
+    Values are matched on non-secret rows only: matching a secret's value would let anyone guess it
+    one character at a time.
+    """
+    label, value = (label or "").strip(), (value or "").strip()
+    if not label and not value:
+        return queryset
+    rows = ConfigParameter.objects.filter(config=OuterRef("pk"))
+    if label:
+        rows = rows.filter(label__iexact=label)
+    if value:
+        rows = rows.filter(is_secret=False)
+        rows = rows.filter(value__iexact=value) if match == "exact" else rows.filter(value__icontains=value)
+    return queryset.filter(Exists(rows))
+
+
+def config_distinct_values(field_name: str) -> list[str]:
+    """The distinct non-blank values of one text column of the configs (for filter choices)."""
+    return list(
+        TrainingJobConfig.objects.exclude(**{field_name: ""})
+        .order_by(field_name)
+        .values_list(field_name, flat=True)
+        .distinct()
+    )
+
+
+def config_get(*, source: str, config_type: str, config_name: str) -> TrainingJobConfig:
+    """The cached config identified like ModelArts does (source, config type, name).
+
+    Raises:
+        Http404: no such config, or a name no config can have (too long, NUL characters).
+    """
+    if len(config_name) > 128 or "\x00" in config_name or "\x00" in source or "\x00" in config_type:
+        raise Http404("No such config.")
+    try:
+        return TrainingJobConfig.objects.select_related("source").get(
+            source__name=source, config_type=config_type, config_name=config_name
+        )
+    except TrainingJobConfig.DoesNotExist:
+        raise Http404("No such config.") from None
+
+
+def config_revisions(config: TrainingJobConfig, *, limit: int = 200) -> list[ConfigRevision]:
+    """The newest ``limit`` revisions of a config, newest first, without their stored payloads."""
+    return list(config.revisions.defer("payload", "previous_payload").order_by("-observed_at", "-pk")[:limit])
+
+
+def configs_by_ids(ids: Iterable[int]) -> list[TrainingJobConfig]:
+    """The configs with these primary keys in the order given; unknown ids are left out."""
+    wanted = list(ids)
+    found = TrainingJobConfig.objects.select_related("source").in_bulk(wanted)
+    return [found[pk] for pk in wanted if pk in found]
+
+
+def table_columns_get(*, user, table_name: str) -> list[str] | None:
+    """The columns ``user`` chose to show in ``table_name``, or None when they never chose."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    pref = TablePreference.objects.filter(user=user, table_name=table_name).only("columns").first()
+    return list(pref.columns) if pref is not None else None
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One bar of an overview chart."""
+
+    label: str
+    count: int
+    extra: int = 0
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the overview page shows; see ``overview_get``."""
+
+    total: int
+    deleted: int
+    by_source: Sequence[CountRow]
+    by_type: Sequence[CountRow]
+    by_engine: Sequence[CountRow]
+    by_month: Sequence[CountRow]
+    recent_changes: Sequence[ConfigRevision] = field(default_factory=list)
+
+
+def overview_get(*, months: int = 24, engines: int = 12, changes: int = 15) -> Overview:
+    """Totals per source (active and deleted upstream), per config type and per engine, configs
+    created per month (the last ``months`` months that have any) and the latest revisions.
+
+    Five queries whatever the number of configs.
+    """
+    active = Q(deleted_upstream_at__isnull=True)
+    per_source = list(
+        TrainingJobConfig.objects.values("source__name")
+        .annotate(active=Count("pk", filter=active), deleted=Count("pk", filter=~active))
+        .order_by("source__name")
+    )
+    live = TrainingJobConfig.objects.filter(active)
+    per_type = list(live.values("config_type").annotate(n=Count("pk")).order_by("-n", "config_type"))
+    per_engine = list(live.values("engine_name").annotate(n=Count("pk")).order_by("-n", "engine_name"))
+    per_month = list(
+        live.filter(create_time__isnull=False)
+        .annotate(month=TruncMonth("create_time"))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by("-month")[:months]
+    )
+    recent = list(
+        ConfigRevision.objects.select_related("config__source")
+        .defer("payload", "previous_payload", "config__raw", "config__search_text", "config__parameters",
+               "config__volumes", "config__data_source")
+        .order_by("-observed_at", "-pk")[:changes]
+    )
+    type_labels = dict(TrainingJobConfig.ConfigType.choices)
+    engine_rows = [CountRow(r["engine_name"] or "(none)", r["n"]) for r in per_engine[:engines]]
+    if len(per_engine) > engines:
+        engine_rows.append(CountRow("other", sum(r["n"] for r in per_engine[engines:])))
+    return Overview(
+        total=sum(r["active"] for r in per_source),
+        deleted=sum(r["deleted"] for r in per_source),
+        by_source=[CountRow(r["source__name"], r["active"], r["deleted"]) for r in per_source],
+        by_type=[CountRow(type_labels.get(r["config_type"], r["config_type"]), r["n"]) for r in per_type],
+        by_engine=engine_rows,
+        by_month=[CountRow(f"{r['month']:%Y-%m}", r["n"]) for r in reversed(per_month) if r["month"]],
+        recent_changes=recent,
+    )
+
+
+def sync_run_list() -> QuerySet[SyncRun]:
+    """Every sync run, newest first, with its source joined (for the sync runs table)."""
+    return SyncRun.objects.select_related("source").defer("failed_names").order_by("-started_at", "-pk")
+
