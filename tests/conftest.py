@@ -1,1 +1,122 @@
+"""Shared fixtures: users and logged-in clients, and the guard against outgoing HTTP.
+
+Users (all with password ``pw``):
+
+``viewer``      in the "Config viewers" group (created by a data migration): may view configs.
+``staff_user``  staff and a viewer: may also start syncs and refresh configs.
+``nobody``      logged in, no permission: gets 403 on every page.
+
+Clients: ``viewer_client``, ``staff_client``, ``nobody_client`` (logged in), and Django's
+``client`` (anonymous).
+
+Every test runs under ``no_outgoing_http``: pages read only the cache, so a test that makes an
+HTTP request (requests or http.client) fails, even when the code under test swallows the error.
+Exempt are tests marked ``simulator`` and tests using ``modelarts_sim``, ``modelarts_sim_factory``
+or ``live_server`` (they talk to loopback servers on purpose).
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+
+import pytest
+import requests.adapters
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.test import Client
+
 pytest_plugins = ["tests.simulator_plugin"]
+
+VIEWER_GROUP = "Config viewers"
+PASSWORD = "pw"
+_HTTP_FIXTURES = frozenset({"modelarts_sim", "modelarts_sim_factory", "live_server"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let WhiteNoise look for files on each request instead of scanning ``STATIC_ROOT`` once:
+    tests run without ``collectstatic``, and the missing folder's warning is an error here."""
+    from django.conf import settings
+
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+class OutgoingHTTPBlocked(AssertionError):
+    """Raised when a test that must stay offline makes an HTTP request."""
+
+
+@pytest.fixture(autouse=True)
+def no_outgoing_http(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail the test on any HTTP request through ``requests`` or ``http.client``.
+
+    Yields the list of attempts; a test of the guard itself empties it after checking it.
+    """
+    attempts: list[str] = []
+    if request.node.get_closest_marker("simulator") or _HTTP_FIXTURES & set(request.fixturenames):
+        yield attempts
+        return
+
+    def blocked_send(self, prepared, *args, **kwargs):
+        attempts.append(f"requests {prepared.method} {prepared.url}")
+        raise OutgoingHTTPBlocked(f"test tried an HTTP request: {prepared.method} {prepared.url}")
+
+    def blocked_connect(self, *args, **kwargs):
+        attempts.append(f"http.client connect {self.host}:{self.port}")
+        raise OutgoingHTTPBlocked(f"test tried to connect to {self.host}:{self.port}")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", blocked_send)
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", blocked_connect)
+    yield attempts
+    if attempts:
+        pytest.fail(
+            "outgoing HTTP attempted (the code under test may have swallowed the error): " + "; ".join(attempts)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """The cache (login failure counters, generation key) starts empty in every test."""
+    cache.clear()
+
+
+def _user(username: str, *, staff: bool = False, viewer: bool = True) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+    if viewer:
+        user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    return user
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    return _user("viewer")
+
+
+@pytest.fixture
+def staff_user(db) -> User:
+    return _user("staff", staff=True)
+
+
+@pytest.fixture
+def nobody(db) -> User:
+    return _user("nobody", viewer=False)
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return _client(viewer)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    return _client(staff_user)
+
+
+@pytest.fixture
+def nobody_client(nobody) -> Client:
+    return _client(nobody)
