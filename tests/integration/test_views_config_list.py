@@ -450,3 +450,15 @@ def test_query_count_does_not_grow_with_table_or_page_size(viewer_client):
 def test_query_cap_on_the_list_page(viewer_client, django_assert_max_num_queries, sixty):
     with django_assert_max_num_queries(16):
         viewer_client.get(URL, {"per_page": 100, "engine": "PyTorch", "workers_min": 1})
+
+
+def test_quick_search_keeps_filters_and_the_filter_form_keeps_the_search(viewer_client, catalogue):
+    content = viewer_client.get(URL, {"q": "bert", "engine": "PyTorch", "sort": "-workers", "page": "2"}).content.decode()
+    header = content[content.index('id="quick-search"') : content.index("</form>", content.index('id="quick-search"'))]
+    assert '<input type="hidden" name="engine" value="PyTorch">' in header
+    assert '<input type="hidden" name="sort" value="-workers">' in header
+    assert 'name="page"' not in header
+    filters = content[content.index('id="filter-form"') : content.index("</form>", content.index('id="filter-form"'))]
+    assert '<input type="hidden" name="q" value="bert">' in filters
+    # One visible search box on the page: the header's.
+    assert len(re.findall(r'<input[^>]*type="search"', content)) == 1
