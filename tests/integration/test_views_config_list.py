@@ -453,7 +453,9 @@ def test_query_cap_on_the_list_page(viewer_client, django_assert_max_num_queries
 
 
 def test_quick_search_keeps_filters_and_the_filter_form_keeps_the_search(viewer_client, catalogue):
-    content = viewer_client.get(URL, {"q": "bert", "engine": "PyTorch", "sort": "-workers", "page": "2"}).content.decode()
+    content = viewer_client.get(
+        URL, {"q": "bert", "engine": "PyTorch", "sort": "-workers", "page": "2"}
+    ).content.decode()
     header = content[content.index('id="quick-search"') : content.index("</form>", content.index('id="quick-search"'))]
     assert '<input type="hidden" name="engine" value="PyTorch">' in header
     assert '<input type="hidden" name="sort" value="-workers">' in header
