@@ -34,11 +34,13 @@ _HTTP_FIXTURES = frozenset({"modelarts_sim", "modelarts_sim_factory", "live_serv
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Let WhiteNoise look for files on each request instead of scanning ``STATIC_ROOT`` once:
-    tests run without ``collectstatic``, and the missing folder's warning is an error here."""
+    """Let WhiteNoise find files through the staticfiles finders on each request instead of
+    scanning ``STATIC_ROOT`` once: tests run without ``collectstatic``, and the missing folder's
+    warning would be an error here (``filterwarnings = error``)."""
     from django.conf import settings
 
     settings.WHITENOISE_AUTOREFRESH = True
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 class OutgoingHTTPBlocked(AssertionError):

@@ -268,3 +268,15 @@ def test_pages_carry_the_csp(viewer_client):
     response = viewer_client.get("/")
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert "unsafe-inline" not in response["Content-Security-Policy"]
+
+
+def test_vendored_assets_are_served(viewer_client):
+    for path in (
+        "/static/vendor/bootstrap/css/bootstrap.min.css",
+        "/static/vendor/bootstrap/js/bootstrap.bundle.min.js",
+        "/static/configs_app/app.js",
+        "/static/configs_app/app.css",
+    ):
+        response = viewer_client.get(path)
+        assert response.status_code == 200, path
+        response.close()
