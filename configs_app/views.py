@@ -47,7 +47,13 @@ from configs_app.selectors import (
     sync_run_list,
     table_columns_get,
 )
-from configs_app.tables import PER_PAGE_CHOICES, ClampedPaginator, SyncRunTable, TrainingJobConfigTable
+from configs_app.tables import (
+    DEFAULT_PER_PAGE,
+    PER_PAGE_CHOICES,
+    ClampedPaginator,
+    SyncRunTable,
+    TrainingJobConfigTable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
     table_class = TrainingJobConfigTable
     filterset_class = TrainingJobConfigFilterSet
     template_name = "configs_app/config_list.html"
-    table_pagination = {"per_page": TrainingJobConfigTable._meta.per_page, "paginator_class": ClampedPaginator}
+    table_pagination = {"per_page": DEFAULT_PER_PAGE, "paginator_class": ClampedPaginator}
     export_name = "training-job-configs"
 
     def get_queryset(self):
@@ -446,7 +452,7 @@ class SyncRunListView(ViewerRequiredMixin, SingleTableView):
 
     table_class = SyncRunTable
     template_name = "configs_app/sync_runs.html"
-    table_pagination = {"per_page": SyncRunTable._meta.per_page, "paginator_class": ClampedPaginator}
+    table_pagination = {"per_page": DEFAULT_PER_PAGE, "paginator_class": ClampedPaginator}
 
     def get_queryset(self):
         return sync_run_list()
