@@ -9,6 +9,8 @@ Users (all with password ``pw``):
 Clients: ``viewer_client``, ``staff_client``, ``nobody_client`` (logged in), and Django's
 ``client`` (anonymous).
 
+``fake_sync`` stands in for ``configs_app.sync`` in view tests (see ``FakeSync``).
+
 Every test runs under ``no_outgoing_http``: pages read only the cache, so a test that makes an
 HTTP request (requests or http.client) fails, even when the code under test swallows the error.
 Exempt are tests marked ``simulator`` and tests using ``modelarts_sim``, ``modelarts_sim_factory``
@@ -18,7 +20,11 @@ or ``live_server`` (they talk to loopback servers on purpose).
 from __future__ import annotations
 
 import http.client
+import sys
+import types
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import requests.adapters
@@ -122,3 +128,47 @@ def staff_client(staff_user) -> Client:
 @pytest.fixture
 def nobody_client(nobody) -> Client:
     return _client(nobody)
+
+
+@dataclass
+class FakeSync:
+    """What the views' calls into ``configs_app.sync`` did, and what they get back.
+
+    Set ``refresh_result`` (anything with ``.outcome`` and ``.message``; see ``refresh_result()``)
+    and ``start_result`` (a ``SyncRun`` or None for "already running") before the request.
+    """
+
+    refresh_calls: list[Any] = field(default_factory=list)
+    start_calls: list[tuple[Any, str]] = field(default_factory=list)
+    refresh_result: Any = None
+    start_result: Any = None
+
+    @staticmethod
+    def result(outcome: str, message: str) -> types.SimpleNamespace:
+        """A stand-in for ``configs_app.sync.RefreshResult``."""
+        return types.SimpleNamespace(outcome=outcome, message=message)
+
+
+@pytest.fixture
+def fake_sync(monkeypatch: pytest.MonkeyPatch) -> FakeSync:
+    """Replace ``configs_app.sync`` for the test with a module that records calls.
+
+    The views import ``config_refresh`` and ``start_background_sync`` inside the view, so the
+    module found in ``sys.modules`` is the one they use; the real sync engine (and the API client
+    it loads) is never imported by these tests.
+    """
+    fake = FakeSync(refresh_result=FakeSync.result("unchanged", "The config is unchanged in ModelArts."))
+    module = types.ModuleType("configs_app.sync")
+
+    def config_refresh(config):
+        fake.refresh_calls.append(config)
+        return fake.refresh_result
+
+    def start_background_sync(source, *, trigger: str = "web", config_type: str = "all"):
+        fake.start_calls.append((source, trigger))
+        return fake.start_result
+
+    module.config_refresh = config_refresh
+    module.start_background_sync = start_background_sync
+    monkeypatch.setitem(sys.modules, "configs_app.sync", module)
+    return fake

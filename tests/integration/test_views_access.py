@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.db import DatabaseError
 from django.test import Client
 
-from configs_app.models import ConfigSource
 from tests.factories import SourceFactory, SyncRunFactory, TrainingJobConfigFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,30 +77,11 @@ def test_no_pending_migrations():
 # --- staff-only actions --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_sync(monkeypatch):
-    """Replace configs_app.sync.start_background_sync; records (source, trigger)."""
-    import configs_app.sync
-
-    calls: list[tuple[ConfigSource, str]] = []
-    result = {"run": None}
-
-    def start(source, *, trigger="web", config_type="all"):
-        calls.append((source, trigger))
-        return result["run"]
-
-    monkeypatch.setattr(configs_app.sync, "start_background_sync", start)
-    return calls, result
-
-
-def test_staff_only_posts_are_403_for_viewers(viewer_client, config, fake_sync, monkeypatch):
-    import configs_app.sync
-
-    monkeypatch.setattr(configs_app.sync, "config_refresh", lambda c: pytest.fail("must not be called"))
+def test_staff_only_posts_are_403_for_viewers(viewer_client, config, fake_sync):
     source = config.source
     assert viewer_client.post("/sync-runs/start/", {"source": source.pk}).status_code == 403
     assert viewer_client.post(f"/configs/refresh/{config.pk}/").status_code == 403
-    assert fake_sync[0] == []
+    assert fake_sync.start_calls == [] and fake_sync.refresh_calls == []
 
 
 def test_staff_only_posts_send_anonymous_users_to_login(client, config):
@@ -115,14 +95,14 @@ def test_csrf_is_enforced_on_every_post(staff_user, config, fake_sync):
     client.force_login(staff_user)
     for url in ("/sync-runs/start/", f"/configs/refresh/{config.pk}/", "/configs/columns/", "/accounts/logout/"):
         assert client.post(url, {"source": config.source.pk}).status_code == 403, url
-    assert fake_sync[0] == []
+    assert fake_sync.start_calls == []
     # With the token from a page, the same POST goes through.
     content = client.get("/sync-runs/").content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', content).group(1)
-    fake_sync[1]["run"] = SyncRunFactory(source=config.source, status="running")
+    fake_sync.start_result = SyncRunFactory(source=config.source, status="running")
     response = client.post("/sync-runs/start/", {"source": config.source.pk, "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    assert fake_sync[0] == [(config.source, "web")]
+    assert fake_sync.start_calls == [(config.source, "web")]
 
 
 def test_login_form_needs_csrf(db):

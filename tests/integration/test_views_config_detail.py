@@ -192,33 +192,16 @@ def test_detail_query_count_does_not_grow_with_history(viewer_client, config):
 # --- staff refresh -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_refresh(monkeypatch):
-    """Replace configs_app.sync.config_refresh; records the configs it was called with."""
-    import configs_app.sync
-    from configs_app.sync import RefreshResult
-
-    calls: list[TrainingJobConfig] = []
-    outcome = {"value": RefreshResult("changed", "resnet50-imagenet was updated from ModelArts.")}
-
-    def refresh(config):
-        calls.append(config)
-        return outcome["value"]
-
-    monkeypatch.setattr(configs_app.sync, "config_refresh", refresh)
-    return calls, outcome
-
-
 def test_staff_sees_the_refresh_button(staff_client, viewer_client, config):
     assert "Refresh from ModelArts" in page(staff_client, config)
     assert "Refresh from ModelArts" not in page(viewer_client, config)
 
 
-def test_staff_refresh_calls_the_sync_and_shows_its_message(staff_client, config, fake_refresh):
-    calls, _ = fake_refresh
+def test_staff_refresh_calls_the_sync_and_shows_its_message(staff_client, config, fake_sync):
+    fake_sync.refresh_result = fake_sync.result("changed", "resnet50-imagenet was updated from ModelArts.")
     response = staff_client.post(f"/configs/refresh/{config.pk}/", follow=True)
     assert response.status_code == 200
-    assert [c.pk for c in calls] == [config.pk]
+    assert [c.pk for c in fake_sync.refresh_calls] == [config.pk]
     assert response.redirect_chain[-1][0] == config.get_absolute_url()
     assert b"was updated from ModelArts" in response.content
 
@@ -226,23 +209,20 @@ def test_staff_refresh_calls_the_sync_and_shows_its_message(staff_client, config
 @pytest.mark.parametrize(
     ("outcome", "css"), [("failed", "alert-danger"), ("deleted", "alert-warning"), ("unchanged", "alert-success")]
 )
-def test_refresh_outcomes_are_shown(staff_client, config, fake_refresh, outcome, css):
-    from configs_app.sync import RefreshResult
-
-    fake_refresh[1]["value"] = RefreshResult(outcome, f"outcome {outcome}")
+def test_refresh_outcomes_are_shown(staff_client, config, fake_sync, outcome, css):
+    fake_sync.refresh_result = fake_sync.result(outcome, f"outcome {outcome}")
     response = staff_client.post(f"/configs/refresh/{config.pk}/", follow=True)
     assert f"outcome {outcome}" in response.content.decode()
     assert css in response.content.decode()
 
 
-def test_refresh_is_staff_only_post(viewer_client, staff_client, client, config, fake_refresh):
-    calls, _ = fake_refresh
+def test_refresh_is_staff_only_post(viewer_client, staff_client, client, config, fake_sync):
     assert viewer_client.post(f"/configs/refresh/{config.pk}/").status_code == 403
     assert staff_client.get(f"/configs/refresh/{config.pk}/").status_code == 405
     anonymous = client.post(f"/configs/refresh/{config.pk}/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     assert staff_client.post("/configs/refresh/999999/").status_code == 404
-    assert calls == []
+    assert fake_sync.refresh_calls == []
 
 
 def test_default_payload_fixture_is_realistic():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import sys
 
 import pytest
 import requests
@@ -27,18 +28,15 @@ def test_http_client_is_blocked(no_outgoing_http):
     no_outgoing_http.clear()
 
 
-def test_a_view_that_swallows_the_error_is_still_caught(staff_client, monkeypatch, no_outgoing_http):
-    import configs_app.sync
-    from configs_app.sync import RefreshResult
-
+def test_a_view_that_swallows_the_error_is_still_caught(staff_client, monkeypatch, fake_sync, no_outgoing_http):
     def refresh_over_http(config):
         try:
             requests.get("https://modelarts.example.com/v1/x/training-job-configs/y", timeout=1)
         except Exception:  # noqa: BLE001 - the point: code that hides the failure
             pass
-        return RefreshResult("failed", "could not reach ModelArts")
+        return fake_sync.result("failed", "could not reach ModelArts")
 
-    monkeypatch.setattr(configs_app.sync, "config_refresh", refresh_over_http)
+    monkeypatch.setattr(sys.modules["configs_app.sync"], "config_refresh", refresh_over_http)
     config = TrainingJobConfigFactory()
     assert staff_client.post(f"/configs/refresh/{config.pk}/").status_code == 302
     # The guard recorded the attempt; at teardown it would fail this test.

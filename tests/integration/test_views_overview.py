@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from configs_app.models import ConfigSource, SyncRun
+from configs_app.models import SyncRun
 from tests.factories import RevisionFactory, SourceFactory, SyncRunFactory, TrainingJobConfigFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,32 +163,16 @@ def test_sync_runs_page_survives_bad_input(viewer_client, params):
     assert viewer_client.get("/sync-runs/", params).status_code == 200
 
 
-@pytest.fixture
-def fake_start(monkeypatch):
-    import configs_app.sync
-
-    calls: list[tuple[ConfigSource, str]] = []
-    result: dict[str, SyncRun | None] = {"run": None}
-
-    def start(source, *, trigger="web", config_type="all"):
-        calls.append((source, trigger))
-        return result["run"]
-
-    monkeypatch.setattr(configs_app.sync, "start_background_sync", start)
-    return calls, result
-
-
-def test_staff_starts_a_sync(staff_client, fake_start):
-    calls, result = fake_start
+def test_staff_starts_a_sync(staff_client, fake_sync):
     source = SourceFactory(name="go")
-    result["run"] = SyncRunFactory(source=source, status=SyncRun.Status.RUNNING, trigger="web")
+    fake_sync.start_result = SyncRunFactory(source=source, status=SyncRun.Status.RUNNING, trigger="web")
     response = staff_client.post("/sync-runs/start/", {"source": source.pk}, follow=True)
-    assert calls == [(source, "web")]
+    assert fake_sync.start_calls == [(source, "web")]
     assert response.redirect_chain[-1][0] == "/sync-runs/"
-    assert f"Sync #{result['run'].pk} of go started." in response.content.decode()
+    assert f"Sync #{fake_sync.start_result.pk} of go started." in response.content.decode()
 
 
-def test_sync_already_running_is_a_message(staff_client, fake_start):
+def test_sync_already_running_is_a_message(staff_client, fake_sync):
     source = SourceFactory(name="twice")
     response = staff_client.post("/sync-runs/start/", {"source": source.pk, "next": "/configs/?q=x"}, follow=True)
     assert response.redirect_chain[-1][0] == "/configs/?q=x"
@@ -196,12 +180,12 @@ def test_sync_already_running_is_a_message(staff_client, fake_start):
 
 
 @pytest.mark.parametrize("value", ["", "abc", "999999", "-1", "99999999999999999999999"])
-def test_sync_start_with_a_bad_source_is_404(staff_client, fake_start, value):
+def test_sync_start_with_a_bad_source_is_404(staff_client, fake_sync, value):
     assert staff_client.post("/sync-runs/start/", {"source": value}).status_code == 404
-    assert fake_start[0] == []
+    assert fake_sync.start_calls == []
 
 
-def test_disabled_sources_cannot_be_synced(staff_client, fake_start):
+def test_disabled_sources_cannot_be_synced(staff_client, fake_sync):
     source = SourceFactory(name="off", enabled=False)
     assert staff_client.post("/sync-runs/start/", {"source": source.pk}).status_code == 404
 
