@@ -112,7 +112,8 @@ class AdaptiveLimiter:
     """Bounds concurrent detail requests and backs off when ModelArts throttles.
 
     Starts at ``limit`` requests in flight. A throttled request halves the allowed width and pauses
-    every worker for the time the server asked (``Retry-After``) or one second; each run of
+    every worker for the time the server asked (``Retry-After``, or one second when it did not say);
+    each run of
     successes widens it again by one, up to the start value.
     """
 
@@ -152,7 +153,7 @@ class AdaptiveLimiter:
             self.throttled += 1
             self.limit = max(1, self.limit // 2)
             self.successes = 0
-            pause = min(retry_after if retry_after and retry_after > 0 else 1.0, 60.0)
+            pause = 1.0 if retry_after is None else min(max(retry_after, 0.0), 60.0)
             self.pause_until = max(self.pause_until, time.monotonic() + pause)
             self._cond.notify_all()
 
