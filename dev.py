@@ -55,7 +55,9 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "test":
         return subprocess.call([str(python), "-m", "pytest", *rest])
-    return subprocess.call([str(python), "manage.py", "demo", *rest])
+    # The demo serves with Django's development server, which serves static files in debug mode.
+    env = {**os.environ, "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "true")}
+    return subprocess.call([str(python), "manage.py", "demo", *rest], env=env)
 
 
 if __name__ == "__main__":
