@@ -366,8 +366,11 @@ class _SyncEngine:
         return _Fetched(name, error="throttled")  # pragma: no cover (loop always returns)
 
     def _fetched(self, client, config_type: str, names: list[str]) -> Iterator[_Fetched]:
-        """Detail results as they complete, with at most a few times the pool width queued."""
-        window = self.concurrency * 4
+        """Detail results as they complete, with at most a batch and a few pool widths queued.
+
+        The window is wider than a write batch so the pool keeps fetching while a batch is written.
+        """
+        window = BATCH_SIZE + self.concurrency * 4
         pending: set[Future] = set()
         remaining = iter(names)
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync-detail") as pool:
