@@ -39,16 +39,6 @@ PASSWORD = "pw"
 _HTTP_FIXTURES = frozenset({"modelarts_sim", "modelarts_sim_factory", "live_server"})
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Let WhiteNoise find files through the staticfiles finders on each request instead of
-    scanning ``STATIC_ROOT`` once: tests run without ``collectstatic``, and the missing folder's
-    warning would be an error here (``filterwarnings = error``)."""
-    from django.conf import settings
-
-    settings.WHITENOISE_AUTOREFRESH = True
-    settings.WHITENOISE_USE_FINDERS = True
-
-
 class OutgoingHTTPBlocked(AssertionError):
     """Raised when a test that must stay offline makes an HTTP request."""
 
