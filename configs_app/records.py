@@ -65,21 +65,29 @@ def normalized_parameters(payload: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+_FIELD_SEPARATOR = "\n|\n"
+
+
 def search_text(payload: Mapping[str, Any], parameters: list[dict[str, str]]) -> str:
     """Lower-cased text the quick search matches: name, description, engine, image, command, OBS
     paths, dataset, spec, pool, and parameter labels and values, except secret values (and
     credentials inside free text), so the search cannot be used to guess a secret."""
-    parts: list[str] = [str(payload.get("config_name", ""))]
+    free: list[str] = []
     for key in (
         "config_desc", "engine_name", "engine_version", "user_image_url", "user_command", "app_url", "boot_file_url",
         "data_url", "train_url", "log_url", "dataset_name", "dataset_version_name", "spec_code", "pool_name",
     ):
         value = payload.get(key)
         if value not in (None, ""):
-            parts.append(mask_text(str(value)))
+            free.append(str(value))
     for source in payload.get("data_source") or []:
         if isinstance(source, Mapping) and source.get("data_url"):
-            parts.append(mask_text(str(source["data_url"])))
+            free.append(str(source["data_url"]))
+    # One masking pass over all free text (a sync computes this for every config). The separator
+    # stops every masking pattern: none of them matches across a "|" between line breaks.
+    parts: list[str] = [str(payload.get("config_name", ""))]
+    if free:
+        parts.append(mask_text(_FIELD_SEPARATOR.join(free)).replace(_FIELD_SEPARATOR, "\n"))
     for param in parameters:
         parts.append(param["label"])
         if not is_secret_parameter(param["label"], param["value"]):
