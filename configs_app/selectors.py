@@ -18,6 +18,7 @@ from configs_app.models import (
     TablePreference,
     TrainingJobConfig,
 )
+from configs_app.search import filter_by_terms, search_terms
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,6 @@ def sync_status() -> list[SourceStatus]:
 
 #: Columns the list, table and export never read: large JSON kept for the detail page.
 _LIST_DEFERRED = ("raw", "search_text", "volumes", "data_source")
-#: At most this many search terms are used (each adds one condition to the query).
-MAX_SEARCH_TERMS = 10
 
 
 def config_list() -> QuerySet[TrainingJobConfig]:
@@ -87,15 +86,10 @@ def config_search(queryset: QuerySet[TrainingJobConfig], q: str) -> QuerySet[Tra
 
     Matches ``TrainingJobConfig.search_text`` (name, description, engine, image, command, OBS paths,
     parameter labels and non-secret values; built by ``records.search_text``), so a secret value is
-    never findable. This function is the seam for a full-text index (FTS5, pg_trgm) later: callers
-    only rely on "every term matches somewhere, case-insensitively".
+    never findable. An index finds the candidates (FTS5 trigram on SQLite, pg_trgm on PostgreSQL;
+    see ``configs_app.search``); the result is the same with or without it, on every database.
     """
-    terms = (q or "").lower().split()[:MAX_SEARCH_TERMS]
-    for term in terms:
-        # search_text is stored lower-cased, so a plain (case-sensitive) contains is exact on
-        # every database and can use a trigram index on PostgreSQL.
-        queryset = queryset.filter(search_text__contains=term)
-    return queryset
+    return filter_by_terms(queryset, search_terms(q))
 
 
 def config_parameter_filter(
