@@ -139,6 +139,8 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
             return super().get(request, *args, **kwargs)
         filterset = self.get_filterset(self.get_filterset_class())
         queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        # Every row is read, none skipped: the source joined costs nothing and saves a query per chunk.
+        queryset = queryset.prefetch_related(None).select_related("source")
         # The table decides the order (its sort columns end with pk), so the export matches the page.
         table = self.get_table_class()(data=queryset)
         RequestConfig(request, paginate=False).configure(table)
