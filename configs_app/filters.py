@@ -17,7 +17,8 @@ from configs_app.selectors import config_distinct_values, config_parameter_filte
 
 
 class DistinctValuesFilter(django_filters.ChoiceFilter):
-    """A select of the distinct non-blank values a column has in the cache (one query per page)."""
+    """A select of the distinct non-blank values a column has in the cache (one query per data
+    version when the filter set was given one, else one per page)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("empty_label", "Any")
@@ -26,7 +27,9 @@ class DistinctValuesFilter(django_filters.ChoiceFilter):
     @property
     def field(self):
         if not hasattr(self, "_field"):
-            self.extra["choices"] = [(value, value) for value in config_distinct_values(self.field_name)]
+            version = getattr(self.parent, "data_version", None)
+            values = config_distinct_values(self.field_name, version=version)
+            self.extra["choices"] = [(value, value) for value in values]
         return super().field
 
 
@@ -93,7 +96,10 @@ class TrainingJobConfigFilterSet(django_filters.FilterSet):
         fields: list[str] = []
         form = ConfigFilterForm
 
-    def __init__(self, data: QueryDict | None = None, *args, **kwargs) -> None:
+    def __init__(self, data: QueryDict | None = None, *args, data_version: str | None = None, **kwargs) -> None:
+        #: ``selectors.data_version()`` of the request, so the choices of the select filters are
+        #: read once per version (None: read them each time).
+        self.data_version = data_version
         # Always bound, so the defaults (active configs, "contains") apply to a bare /configs/.
         data = data.copy() if data is not None else QueryDict(mutable=True)
         if not data.get("status"):

@@ -1,11 +1,19 @@
-"""Reads for pages: querysets and the "data as of" status. No HTTP calls, no writes."""
+"""Reads for pages: querysets, the "data as of" status, and counts cached per data version.
+
+No HTTP calls, no writes to the database (the cache is written: counts and filter choices keyed by
+``data_version()``, so a new sync is visible at once).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
 from django.db.models.sql.where import WhereNode
@@ -50,23 +58,96 @@ def _latest_run_id(**filters):
     )
 
 
+#: SQL of ``_sources_with_latest_runs_sql`` per database vendor.
+_SYNC_STATUS_SQL: dict[str, tuple[str, tuple]] = {}
+
+
+def _sources_with_latest_runs_sql() -> tuple[str, tuple]:
+    """SQL of the enabled sources with the ids of their latest runs, compiled once per database
+    vendor: it never changes, and compiling its three subqueries took most of the time this
+    banner, on every page, cost (4 of 5 ms)."""
+    vendor = connection.vendor
+    if vendor not in _SYNC_STATUS_SQL:
+        finished = [SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL, SyncRun.Status.FAILED]
+        queryset = (
+            ConfigSource.objects.filter(enabled=True)
+            .annotate(
+                last_success_id=_latest_run_id(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]),
+                last_run_id=_latest_run_id(status__in=finished),
+                running_id=_latest_run_id(status=SyncRun.Status.RUNNING),
+            )
+            .order_by("name")
+        )
+        _SYNC_STATUS_SQL[vendor] = queryset.query.sql_with_params()
+    return _SYNC_STATUS_SQL[vendor]
+
+
 def sync_status() -> list[SourceStatus]:
     """Freshness of every enabled source, in two queries whatever the number of sources."""
-    finished = [SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL, SyncRun.Status.FAILED]
-    sources = list(
-        ConfigSource.objects.filter(enabled=True)
-        .annotate(
-            last_success_id=_latest_run_id(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL]),
-            last_run_id=_latest_run_id(status__in=finished),
-            running_id=_latest_run_id(status=SyncRun.Status.RUNNING),
-        )
-        .order_by("name")
-    )
-    ids = {i for s in sources for i in (s.last_success_id, s.last_run_id, s.running_id) if i}
-    runs = SyncRun.objects.in_bulk(ids) if ids else {}
+    sql, params = _sources_with_latest_runs_sql()
+    sources = list(ConfigSource.objects.raw(sql, params))
+    ids = sorted({i for s in sources for i in (s.last_success_id, s.last_run_id, s.running_id) if i})
+    runs = {}
+    if ids:
+        placeholders = ", ".join(["%s"] * len(ids))
+        sql = f"SELECT * FROM {SyncRun._meta.db_table} WHERE id IN ({placeholders})"
+        runs = {run.pk: run for run in SyncRun.objects.raw(sql, ids)}
     return [
         SourceStatus(s, runs.get(s.last_success_id), runs.get(s.last_run_id), runs.get(s.running_id)) for s in sources
     ]
+
+
+# --- Data version: what cached counts and page fragments are keyed by -----------------------------
+
+#: The cache key ``configs_app.sync`` bumps after every write (``sync.GENERATION_KEY``; spelled out
+#: here so that pages never import the sync engine and its API client).
+GENERATION_KEY = "configs:generation"
+#: Seconds a cached count, list of filter choices or page fragment is kept. They are keyed by the
+#: data version, so this only bounds how long unused entries take memory.
+PAGE_CACHE_TIMEOUT = 600
+
+
+def data_version() -> str:
+    """A short string that changes whenever the cached configs change, in one cheap query.
+
+    Made of the generation the sync engine bumps after every write (seen at once by every process
+    when the cache is shared, e.g. Redis) and the newest revision and config ids, read from the
+    database: every change a sync or a refresh writes adds a revision in the same transaction, so
+    a sync run by another process (cron) is seen at once even with a per-process cache.
+    """
+    generation = cache.get(GENERATION_KEY) or 0
+    revisions, configs = ConfigRevision._meta.db_table, TrainingJobConfig._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT (SELECT MAX(id) FROM {revisions}), (SELECT MAX(id) FROM {configs})")
+        newest_revision, newest_config = cursor.fetchone()
+    return f"{generation}.{newest_revision or 0}.{newest_config or 0}"
+
+
+def page_cache_key(kind: str, version: str | None, *parts: object) -> str:
+    """A cache key for something computed from the configs at ``version`` (a count, a fragment)."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"configs:{kind}:{version}:{digest}"
+
+
+def config_count(queryset: QuerySet[TrainingJobConfig], *, version: str | None) -> int:
+    """``queryset.count()``, cached per data version and SQL (ordering left out), so paging,
+    sorting and re-visiting a filtered table count the rows once per sync, exactly.
+
+    Without a ``version`` the count is not cached.
+    """
+    if version is None:
+        return queryset.count()
+    queryset = queryset.order_by()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return 0
+    key = page_cache_key("count", version, queryset.db, sql, params)
+    count = cache.get(key)
+    if count is None:
+        count = queryset.count()
+        cache.set(key, count, PAGE_CACHE_TIMEOUT)
+    return count
 
 
 # --- Configs: list, search, detail, compare, overview --------------------------------------------
@@ -144,14 +225,21 @@ def config_parameter_filter(
     return queryset.filter(Exists(rows))
 
 
-def config_distinct_values(field_name: str) -> list[str]:
-    """The distinct non-blank values of one text column of the configs (for filter choices)."""
-    return list(
-        TrainingJobConfig.objects.exclude(**{field_name: ""})
-        .order_by(field_name)
-        .values_list(field_name, flat=True)
-        .distinct()
-    )
+def config_distinct_values(field_name: str, *, version: str | None = None) -> list[str]:
+    """The distinct non-blank values of one text column of the configs (for filter choices),
+    cached per data version when one is given."""
+    key = page_cache_key("distinct", version, field_name) if version is not None else None
+    values = cache.get(key) if key else None
+    if values is None:
+        values = list(
+            TrainingJobConfig.objects.exclude(**{field_name: ""})
+            .order_by(field_name)
+            .values_list(field_name, flat=True)
+            .distinct()
+        )
+        if key:
+            cache.set(key, values, PAGE_CACHE_TIMEOUT)
+    return values
 
 
 def config_get(*, source: str, config_type: str, config_name: str) -> TrainingJobConfig:

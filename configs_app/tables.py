@@ -8,13 +8,17 @@ django-tables2 escapes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
+from django.utils.dateformat import format as format_date
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.timezone import localtime
 
 from configs_app.masking import mask_text
 from configs_app.models import SyncRun, TrainingJobConfig
@@ -58,10 +62,32 @@ class ClampedPaginator(Paginator):
         return max(1, min(number, self.num_pages))
 
 
+class CachedCountPaginator(ClampedPaginator):
+    """A ``ClampedPaginator`` that takes the number of rows from ``count`` (a callable) when given.
+
+    The configs table passes ``selectors.config_count`` there: the exact count of the filtered
+    rows, computed once per data version and filter, so "1–25 of 97,980" stays true (a new sync
+    changes the version) while paging and sorting a large table do not count it again each time.
+    """
+
+    def __init__(self, object_list, per_page, *args, count: Callable[[], int] | None = None, **kwargs) -> None:
+        self._count = count
+        super().__init__(object_list, per_page, *args, **kwargs)
+
+    @cached_property
+    def count(self) -> int:
+        return self._count() if self._count is not None else super().count
+
+
 def _text(value: Any, length: int | None = None) -> str:
     """Masked free text, truncated to ``length`` characters when given."""
     text = mask_text(str(value or ""))
     return Truncator(text).chars(length) if length else text
+
+
+def _datetime(value) -> str:
+    """A datetime as the tables show it, in the current time zone: ``2024-05-15 08:30``."""
+    return format_date(localtime(value), "Y-m-d H:i")
 
 
 class CompareColumn(tables.CheckBoxColumn):
@@ -104,11 +130,11 @@ class TrainingJobConfigTable(tables.Table):
     )
     image = tables.Column(accessor="user_image_url", verbose_name="Image", order_by=("user_image_url", "pk"))
     source = tables.Column(accessor="source__name", verbose_name="Source", order_by=("source__name", "pk"))
-    created = tables.DateTimeColumn(
-        accessor="create_time", verbose_name="Created", order_by=("create_time", "pk"), format="Y-m-d H:i"
-    )
-    last_changed = tables.DateTimeColumn(
-        accessor="last_changed_at", verbose_name="Last changed", order_by=("last_changed_at", "pk"), format="Y-m-d H:i"
+    # Plain columns with a render method rather than DateTimeColumn, which renders every cell
+    # through a template (a third of the table's rendering time).
+    created = tables.Column(accessor="create_time", verbose_name="Created", order_by=("create_time", "pk"))
+    last_changed = tables.Column(
+        accessor="last_changed_at", verbose_name="Last changed", order_by=("last_changed_at", "pk")
     )
 
     #: Columns a user may hide; the rest always show.
@@ -186,6 +212,12 @@ class TrainingJobConfigTable(tables.Table):
 
     def render_image(self, value: str) -> str:
         return _text(value, 60)
+
+    def render_created(self, value) -> str:
+        return _datetime(value)
+
+    def render_last_changed(self, value) -> str:
+        return _datetime(value)
 
 
 class SyncRunTable(tables.Table):

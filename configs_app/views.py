@@ -8,11 +8,15 @@ two actions that reach ModelArts (refresh one config, start a sync) are staff-on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import django_tables2
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,8 +28,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView
@@ -39,17 +46,22 @@ from configs_app.forms import COMPARE_MAX, COMPARE_MIN, CompareForm, LoginForm, 
 from configs_app.masking import MASK, is_secret_label, is_secret_parameter, mask_text, masked_parameters, masked_payload
 from configs_app.models import ConfigRevision, ConfigSource, TablePreference, TrainingJobConfig
 from configs_app.selectors import (
+    PAGE_CACHE_TIMEOUT,
+    config_count,
     config_get,
     config_list,
     config_revisions,
     configs_by_ids,
+    data_version,
     overview_get,
+    page_cache_key,
     sync_run_list,
     table_columns_get,
 )
 from configs_app.tables import (
     DEFAULT_PER_PAGE,
     PER_PAGE_CHOICES,
+    CachedCountPaginator,
     ClampedPaginator,
     SyncRunTable,
     TrainingJobConfigTable,
@@ -101,15 +113,55 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @require_GET
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """``/``: totals per source, type and engine, configs created per month, latest changes."""
-    return render(request, "configs_app/overview.html", {"overview": overview_get()})
+    """``/``: totals per source, type and engine, configs created per month, latest changes.
+
+    The numbers are computed once per data version (grouping 100,000 configs takes a while) and
+    then read from the cache; the page is rendered for each request (it shows relative times).
+    """
+    key = page_cache_key("overview", data_version(), FRAGMENT_CODE_VERSION, timezone.get_current_timezone_name())
+    numbers = cache.get(key)
+    if numbers is None:
+        numbers = overview_get()
+        cache.set(key, numbers, PAGE_CACHE_TIMEOUT)
+    return render(request, "configs_app/overview.html", {"overview": numbers})
 
 
 # --- The configs table ---------------------------------------------------------------------------
 
 
+def _code_version() -> str:
+    """A digest of the code and templates that shape the cached page fragments, so a deploy that
+    changes them (a template, a render method, a masking rule) never serves fragments rendered by
+    the old code from a shared cache."""
+    digest = hashlib.sha256(django_tables2.__version__.encode())
+    app = Path(__file__).resolve().parent
+    for path in sorted([*app.glob("*.py"), *(Path(settings.BASE_DIR) / "templates").rglob("*.html")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+#: See ``_code_version``; part of every fragment's cache key.
+FRAGMENT_CODE_VERSION = _code_version()
+
+
+def render_table_html(table, request: HttpRequest) -> str:
+    """The table's HTML, as ``{% render_table %}`` makes it, without running the context
+    processors a second time for it (the tag renders with the request: the freshness banner's
+    queries again)."""
+    table.before_render(request)
+    return get_template(table.template_name).render({"table": table, "request": request})
+
+
 class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
     """``/configs/``: the filtered, sorted, paginated table, and its exports.
+
+    The filter form, the table and its row count are rendered once per data version
+    (``selectors.data_version``) and request (query string, the user's columns) and then served
+    from the cache: a new sync changes the version, so it is visible at once. The count is cached
+    per filter on its own (``selectors.config_count``), so paging and sorting do not repeat it.
+    The page around them (header, freshness, column picker with its CSRF token) is rendered for
+    each request.
 
     ``?_export=csv|json|xlsx`` (or ``/configs/export.<fmt>``) streams the filtered set in the
     table's order instead of the page. Not django-tables2's ``ExportMixin``: that builds the whole
@@ -119,15 +171,30 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
     table_class = TrainingJobConfigTable
     filterset_class = TrainingJobConfigFilterSet
     template_name = "configs_app/config_list.html"
-    table_pagination = {"per_page": DEFAULT_PER_PAGE, "paginator_class": ClampedPaginator}
+    table_pagination = {"per_page": DEFAULT_PER_PAGE, "paginator_class": CachedCountPaginator}
     export_name = "training-job-configs"
+    data_version: str | None = None
 
     def get_queryset(self):
         return config_list()
 
+    def get_filterset_kwargs(self, filterset_class) -> dict[str, Any]:
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data_version"] = self.data_version
+        return kwargs
+
     def get_table_kwargs(self) -> dict[str, Any]:
-        visible = table_columns_get(user=self.request.user, table_name=CONFIG_TABLE_NAME)
-        return {"exclude": TrainingJobConfigTable.hidden_columns(visible)}
+        return {"exclude": self.hidden_columns}
+
+    def get_table_pagination(self, table) -> dict[str, Any]:
+        pagination = dict(super().get_table_pagination(table))
+        rows, version = self.object_list, self.data_version
+        pagination["count"] = lambda: config_count(rows, version=version)
+        return pagination
+
+    def get_template_names(self) -> list[str]:
+        # Not ListView's, which derives names from object_list (not built when the cache answers).
+        return [self.template_name]
 
     def export_format(self) -> str | None:
         fmt = self.kwargs.get("fmt") or self.request.GET.get("_export")
@@ -135,8 +202,72 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         fmt = self.export_format()
-        if fmt is None:
-            return super().get(request, *args, **kwargs)
+        if fmt is not None:
+            return self.export(request, fmt)
+        self.data_version = data_version()
+        visible = table_columns_get(user=request.user, table_name=CONFIG_TABLE_NAME)
+        self.hidden_columns = TrainingJobConfigTable.hidden_columns(visible)
+        key = page_cache_key(
+            "config-list",
+            self.data_version,
+            FRAGMENT_CODE_VERSION,
+            request.GET.urlencode(),
+            self.hidden_columns,
+            timezone.get_current_timezone_name(),
+        )
+        results = cache.get(key)
+        if results is None:
+            results = self.render_results()
+            cache.set(key, results, PAGE_CACHE_TIMEOUT)
+        return self.render_to_response(self.get_page_context(results))
+
+    def render_results(self) -> dict[str, Any]:
+        """Filter, count, paginate and render: the filter form and table HTML, the numbers."""
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        valid = self.filterset.is_valid()  # strict: an invalid filter shows an empty table
+        self.object_list = self.filterset.qs if valid else self.filterset.queryset.none()
+        table = self.get_table(**self.get_table_kwargs())
+        count = table.paginator.count
+        return {
+            "count": count,
+            "start": table.page.start_index() if count else 0,
+            "end": table.page.end_index() if count else 0,
+            "per_page": table.paginator.per_page,
+            "has_errors": bool(self.filterset.errors),
+            "filter_form": render_to_string(
+                "configs_app/includes/_filter_form.html", {"filter": self.filterset, "request": self.request}
+            ),
+            "table": render_table_html(table, self.request),
+        }
+
+    def get_page_context(self, results: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "view": self,
+            "results": {
+                **results,
+                "filter_form": mark_safe(results["filter_form"]),  # noqa: S308 - rendered by our template
+                "table": mark_safe(results["table"]),  # noqa: S308 - rendered by django-tables2
+            },
+            "column_choices": self.column_choices_html(),
+            "per_page_choices": PER_PAGE_CHOICES,
+            "export_formats": EXPORT_FORMATS,
+            "compare_min": COMPARE_MIN,
+            "compare_max": COMPARE_MAX,
+        }
+
+    def column_choices_html(self) -> SafeString:
+        """The column picker's checkboxes for this user's columns, rendered once per choice."""
+        key = page_cache_key("column-choices", None, FRAGMENT_CODE_VERSION, self.hidden_columns)
+        html = cache.get(key)
+        if html is None:
+            visible = [c for c in TrainingJobConfigTable.OPTIONAL_COLUMNS if c not in self.hidden_columns]
+            form = TableColumnsForm(choices=TrainingJobConfigTable.column_choices(), initial={"columns": visible})
+            html = render_to_string("configs_app/includes/_column_choices.html", {"column_form": form})
+            cache.set(key, html, PAGE_CACHE_TIMEOUT)
+        return mark_safe(html)  # noqa: S308 - rendered by our template
+
+    def export(self, request: HttpRequest, fmt: str) -> HttpResponseBase:
+        """The filtered configs in the table's order as a streamed download."""
         filterset = self.get_filterset(self.get_filterset_class())
         queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         # Every row is read, none skipped: the source joined costs nothing and saves a query per chunk.
@@ -145,21 +276,6 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
         table = self.get_table_class()(data=queryset)
         RequestConfig(request, paginate=False).configure(table)
         return export_response(table.data.data, fmt=fmt, filename=self.export_name)
-
-    def get_context_data(self, **kwargs) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        table = context["table"]
-        context.update(
-            column_form=TableColumnsForm(
-                choices=TrainingJobConfigTable.column_choices(),
-                initial={"columns": [c for c in TrainingJobConfigTable.OPTIONAL_COLUMNS if c not in table.exclude]},
-            ),
-            per_page_choices=PER_PAGE_CHOICES,
-            export_formats=EXPORT_FORMATS,
-            compare_min=COMPARE_MIN,
-            compare_max=COMPARE_MAX,
-        )
-        return context
 
 
 @require_POST
@@ -239,10 +355,15 @@ def _display(value: Any) -> tuple[str, bool]:
     return ("" if value is None else str(value)), False
 
 
-def config_field_groups(config: TrainingJobConfig) -> list[tuple[str, list[FieldRow]]]:
+def config_field_groups(
+    config: TrainingJobConfig, payload: dict[str, Any] | None = None
+) -> list[tuple[str, list[FieldRow]]]:
     """Every field of the config's stored payload, masked, in the groups of ``FIELD_GROUPS``,
-    followed by "Other fields" for keys the API reference does not document."""
-    payload = masked_payload(config.raw or {})
+    followed by "Other fields" for keys the API reference does not document.
+
+    ``payload`` is ``masked_payload(config.raw)`` when the caller has it already.
+    """
+    payload = masked_payload(config.raw or {}) if payload is None else payload
     groups: list[tuple[str, list[FieldRow]]] = []
     known: set[str] = set(SHOWN_APART)
     for title, keys in FIELD_GROUPS:
@@ -317,7 +438,13 @@ def sdk_snippet(config: TrainingJobConfig) -> str:
 
 
 class ConfigDetailView(ViewerRequiredMixin, DetailView):
-    """``/configs/<source>/<config_type>/<config_name>/``: every field, parameters, raw JSON, history."""
+    """``/configs/<source>/<config_type>/<config_name>/``: every field, parameters, raw JSON, history.
+
+    The fields, parameters and raw payload (the bulk of the page: masking every value and
+    rendering some 50 rows) are rendered once per data version and config and then served from the
+    cache; the header and the history, which show relative times and the staff refresh form, are
+    rendered for each request.
+    """
 
     template_name = "configs_app/config_detail.html"
     context_object_name = "config"
@@ -330,23 +457,42 @@ class ConfigDetailView(ViewerRequiredMixin, DetailView):
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         config: TrainingJobConfig = self.object
-        payload = masked_payload(config.raw or {})
+        key = page_cache_key(
+            "config-detail", data_version(), FRAGMENT_CODE_VERSION, config.pk, timezone.get_current_timezone_name()
+        )
+        body = cache.get(key)
+        if body is None:
+            body = self.render_body(config)
+            cache.set(key, body, PAGE_CACHE_TIMEOUT)
         context.update(
-            field_groups=config_field_groups(config),
-            parameters=masked_parameters(config.parameters or []),
-            data_sources=[s for s in payload.get("data_source") or [] if isinstance(s, dict)],
-            volumes=payload.get("volumes") or [],
-            raw_json=json.dumps(payload, indent=2, ensure_ascii=False),
+            body={name: mark_safe(html) for name, html in body.items()},  # noqa: S308 - our templates
             history=[
                 HistoryEntry(
                     revision, [_change_text(masked_change(c)) for c in revision.diff or [] if isinstance(c, dict)]
                 )
                 for revision in config_revisions(config)
             ],
-            sdk_snippet=sdk_snippet(config),
             description=mask_text(config.config_desc),
         )
         return context
+
+    @staticmethod
+    def render_body(config: TrainingJobConfig) -> dict[str, str]:
+        """The cacheable parts of the page as HTML: ``fields``, ``parameters`` (with the SDK
+        snippet) and ``raw``. Every value is masked."""
+        payload = masked_payload(config.raw or {})
+        fields = {
+            "field_groups": config_field_groups(config, payload),
+            "data_sources": [s for s in payload.get("data_source") or [] if isinstance(s, dict)],
+            "volumes": payload.get("volumes") or [],
+        }
+        parameters = {"parameters": masked_parameters(config.parameters or []), "sdk_snippet": sdk_snippet(config)}
+        raw = {"raw_json": json.dumps(payload, indent=2, ensure_ascii=False)}
+        return {
+            "fields": render_to_string("configs_app/includes/_config_fields.html", fields),
+            "parameters": render_to_string("configs_app/includes/_config_parameters.html", parameters),
+            "raw": render_to_string("configs_app/includes/_config_raw.html", raw),
+        }
 
 
 @require_POST

@@ -390,7 +390,11 @@ def test_deleted_configs_carry_a_badge(viewer_client, catalogue):
 
 
 def visible_columns(response) -> list[str]:
-    return [column.name for column in response.context["table"].columns]
+    """Names of the columns in the table's header, read from the page (cached or not)."""
+    by_header = {str(column.verbose_name): name for name, column in TrainingJobConfigTable.base_columns.items()}
+    header_cell = r'<th[^>]*scope="col">\s*(?:<a [^>]*>)?([^<]*?)\s*(?:</a>)?\s*</th>'
+    headers = re.findall(header_cell, response.content.decode())
+    return [by_header[header] for header in headers]
 
 
 def test_all_columns_show_by_default(viewer_client, catalogue):
@@ -442,7 +446,8 @@ def test_query_count_does_not_grow_with_table_or_page_size(viewer_client):
     for i in range(5, 60):
         TrainingJobConfigFactory(source=source, config_name=f"qc-{i:02d}")
     assert _count_queries(viewer_client, {"per_page": 25}) == small
-    assert _count_queries(viewer_client, {"per_page": 100}) == small
+    # The same filter again: its count and the filter choices come from the cache.
+    assert _count_queries(viewer_client, {"per_page": 100}) <= small
     assert _count_queries(viewer_client, {"per_page": 100, "sort": "-source", "q": "qc", "parameter": "lr"}) <= small
     assert small <= 16
 
