@@ -70,6 +70,10 @@ def catalogue():
             spec_code="modelarts.vm.gpu.v100",
             worker_server_num=8,
             create_time=1727740800000,  # 2024-10-01
+            # Set, not left to the factory: its default image and command depend on how many
+            # configs earlier tests made.
+            user_image_url="",
+            user_command="",
             parameter=[{"label": "optimizer", "value": "adamw"}, {"label": "API_KEY", "value": "plainvalue123"}],
         ),
         "gone": TrainingJobConfigFactory(source=b, config_name="old-gone", deleted_upstream_at=timezone.now()),
