@@ -33,6 +33,22 @@ class DistinctValuesFilter(django_filters.ChoiceFilter):
         return super().field
 
 
+class SearchField(forms.CharField):
+    """The quick search text: NUL characters are dropped rather than refused.
+
+    A plain CharField refuses NUL with a validation error, but ``q`` is typed in the header, far
+    from the filter form that shows errors, and no stored text contains a NUL anyway (PostgreSQL
+    text cannot), so dropping them searches for what the user can see they typed.
+    """
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\x00", "")
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchField
+
+
 class IntegerFilter(django_filters.NumberFilter):
     """A whole-number filter (django-filter's NumberFilter accepts decimals)."""
 
@@ -53,7 +69,7 @@ class TrainingJobConfigFilterSet(django_filters.FilterSet):
     #: Filters applied together by ``filter_queryset`` rather than one by one.
     PARAMETER_FILTERS = ("parameter", "parameter_value", "parameter_match")
 
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = SearchFilter(method="filter_search", label="Search")
     source = django_filters.ModelChoiceFilter(
         queryset=ConfigSource.objects.order_by("name"), to_field_name="name", empty_label="Any"
     )

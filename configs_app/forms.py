@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -69,6 +71,21 @@ class TableColumnsForm(forms.Form):
         self.fields["columns"].choices = choices
 
 
+_ID_PATTERN = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(text: str) -> int | None:
+    """A primary key typed in a URL or form: 1 to 19 ASCII digits, positive and under 2**63.
+
+    ``str.isdigit`` is not enough: it accepts superscripts (``²``) and numbers of any length, which
+    ``int`` then refuses or turns into a value no database column holds.
+    """
+    if not _ID_PATTERN.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value < 2**63 else None
+
+
 class IdListField(forms.Field):
     """Repeated query parameters (``?c=1&c=2``) as a list of distinct positive ids, in order."""
 
@@ -78,7 +95,7 @@ class IdListField(forms.Field):
         ids: list[int] = []
         for raw in value or []:
             text = str(raw).strip()
-            if not text.isdigit() or not 0 < int(text) < 2**63:
+            if parse_id(text) is None:
                 raise forms.ValidationError(f"{text[:40]!r} is not a config id.")
             if int(text) not in ids:
                 ids.append(int(text))

@@ -43,6 +43,31 @@ def clamp_per_page(value: Any) -> int:
     return PER_PAGE_CHOICES[-1]
 
 
+class KnownColumnOrdering:
+    """Ordering from ``?sort=`` keeps only ``name`` or ``-name`` of an orderable column.
+
+    django-tables2 drops unknown columns itself, but first parses every value as an accessor, which
+    warns (DeprecationWarning) for one with a ``.`` such as ``../etc/passwd``; the URL is the
+    user's, so anything that is not a column name is dropped before it gets that far.
+    """
+
+    @property
+    def order_by(self):
+        return self._order_by
+
+    @order_by.setter
+    def order_by(self, value) -> None:
+        aliases = value.split(",") if isinstance(value, str) else (value or ())
+        known = [
+            alias
+            for alias in aliases
+            if isinstance(alias, str)
+            and alias.removeprefix("-") in self.columns
+            and self.columns[alias.removeprefix("-")].orderable
+        ]
+        tables.Table.order_by.fset(self, known)
+
+
 class ClampedPaginator(Paginator):
     """A paginator that never raises for a bad page or page size (NetBox ``EnhancedPaginator``).
 
@@ -98,7 +123,7 @@ class CompareColumn(tables.CheckBoxColumn):
         return "Compare"
 
 
-class TrainingJobConfigTable(tables.Table):
+class TrainingJobConfigTable(KnownColumnOrdering, tables.Table):
     """The configs table of ``/configs/``: one row per cached config.
 
     ``select`` (the compare checkbox) and ``name`` always show; the user picks which of
@@ -220,7 +245,7 @@ class TrainingJobConfigTable(tables.Table):
         return _datetime(value)
 
 
-class SyncRunTable(tables.Table):
+class SyncRunTable(KnownColumnOrdering, tables.Table):
     """The runs of ``/sync-runs/``, newest first."""
 
     id = tables.Column(verbose_name="Run", order_by=("pk",))

@@ -42,7 +42,7 @@ from django_tables2 import RequestConfig, SingleTableMixin, SingleTableView
 from configs_app.diffing import canonical_json, flatten
 from configs_app.exports import EXPORT_FORMATS, export_response
 from configs_app.filters import TrainingJobConfigFilterSet
-from configs_app.forms import COMPARE_MAX, COMPARE_MIN, CompareForm, LoginForm, TableColumnsForm
+from configs_app.forms import COMPARE_MAX, COMPARE_MIN, CompareForm, LoginForm, TableColumnsForm, parse_id
 from configs_app.masking import MASK, is_secret_label, is_secret_parameter, mask_text, masked_parameters, masked_payload
 from configs_app.models import ConfigRevision, ConfigSource, TablePreference, TrainingJobConfig
 from configs_app.selectors import (
@@ -616,7 +616,7 @@ class SyncRunListView(ViewerRequiredMixin, SingleTableView):
 def sync_start(request: HttpRequest) -> HttpResponseRedirect:
     """Staff: start a background sync of one source (``configs_app.sync.start_background_sync``)."""
     source_id = str(request.POST.get("source", ""))
-    source = get_object_or_404(ConfigSource, pk=int(source_id) if source_id.isdigit() else 0, enabled=True)
+    source = get_object_or_404(ConfigSource, pk=parse_id(source_id.strip()) or 0, enabled=True)
     from configs_app.sync import start_background_sync
 
     run = start_background_sync(source, trigger="web")
@@ -654,9 +654,13 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def _keys(self) -> list[str]:
+        # Hashed: a typed user name may hold spaces or control characters, which cache backends
+        # refuse in keys (memcached) or warn about (CacheKeyWarning).
         username = str(self.request.POST.get("username", "")).strip().lower()[:150]
         address = self.request.META.get("REMOTE_ADDR", "")
-        return [f"login-fail:user:{username}", f"login-fail:addr:{address}"]
+        user_key = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+        address_key = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()
+        return [f"login-fail:user:{user_key}", f"login-fail:addr:{address_key}"]
 
     def _blocked(self) -> bool:
         return any((cache.get(key) or 0) >= settings.LOGIN_RATE_LIMIT for key in self._keys())

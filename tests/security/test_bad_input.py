@@ -12,9 +12,7 @@ The parameters are read from the code, not listed by hand (the filter set's filt
 columns), so a filter added later is fuzzed without anyone touching this file. Run on SQLite and
 PostgreSQL: PostgreSQL refuses NUL bytes in text parameters, the classic source of 500s.
 
-Known production bugs found here are excluded from the properties by ``_known_int_bug`` and pinned
-by strict xfail tests at the end of the file: when a bug is fixed, its xfail test passes, fails as
-XPASS(strict), and both the mark and the exclusion go.
+Production bugs these properties found are pinned by the regression tests at the end of the file.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, assume, example, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -36,10 +34,6 @@ from configs_app.models import TrainingJobConfig
 from configs_app.tables import PER_PAGE_CHOICES, SyncRunTable, TrainingJobConfigTable
 from tests.factories import RevisionFactory, SourceFactory, SyncRunFactory, TrainingJobConfigFactory
 
-#: django-tables2 warns (DeprecationWarning) for a ``sort`` value containing ".", which the suite
-#: turns into an error. Production ignores DeprecationWarning, so the properties do too; the
-#: strict xfail test ``test_a_sort_with_a_dot_is_ignored_quietly`` pins the warning itself.
-quiet_dot_sort = pytest.mark.filterwarnings("ignore:Use '__' to separate path components:DeprecationWarning")
 pytestmark = pytest.mark.django_db
 
 #: Each property tries this many inputs; together the file stays well under a minute.
@@ -189,19 +183,6 @@ def query(params: dict[str, st.SearchStrategy[str]]) -> st.SearchStrategy[dict[s
     return st.builds(lambda a, b: {**b, **a}, known, stray)
 
 
-def _known_int_bug(value: Any) -> bool:
-    """Values that hit the int() bug of ``IdListField`` and ``sync_start`` (see the xfail tests):
-    text that ``str.isdigit`` accepts but ``int`` refuses (superscripts, over 4300 digits)."""
-    values = value if isinstance(value, list) else [value]
-    for item in values:
-        text = str(item).strip()
-        if text.isdigit():
-            try:
-                int(text)
-            except ValueError:
-                return True
-    return False
-
 
 # --- Helpers ------------------------------------------------------------------------------------
 
@@ -244,13 +225,13 @@ def test_every_filter_is_fuzzed():
     assert {"q", "page", "per_page", "sort", "_export"} <= set(LIST_PARAMS)
 
 
-@quiet_dot_sort
 @fuzz
 @given(params=query(LIST_PARAMS))
 @example(params={"q": "a\x00b", "source": "\x00", "parameter": "\x00", "parameter_value": "\x00"})
 @example(params={"created_from": "2024-06-01", "created_to": "2024-01-01", "workers_min": "5", "workers_max": "2"})
 @example(params={"page": "99999999999999999999999999", "per_page": "-5", "sort": "-nonsense"})
 @example(params={"q": "x" * 10_000, "per_page": "100000"})
+@example(params={"q": "\x00" * 10_000})
 def test_configs_table_survives_any_query(viewer_client, catalogue, params):
     response = fetch(viewer_client, "get", "/configs/", params)
     if response.streaming:
@@ -279,7 +260,6 @@ def assert_sane_table_page(html: str) -> None:
         assert "invalid-feedback" in html
 
 
-@quiet_dot_sort
 @fuzz
 @given(fmt=st.sampled_from(["csv", "json", "xlsx"]), params=query(LIST_PARAMS))
 @example(fmt="csv", params={"q": "\x00", "source": "a\x00", "created_from": "2024-13-01"})
@@ -302,7 +282,6 @@ compare_ids = st.lists(st.one_of(numberish, st.integers(1, 10).map(str)), max_si
 @example(c=["9223372036854775808", "1"], diff=None)
 @example(c=["1", "2", "3", "4", "5", "6", "7"], diff=None)
 def test_compare_survives_any_selection(viewer_client, catalogue, c, diff):
-    assume(not _known_int_bug(c))
     params: dict[str, Any] = {"c": c}
     if diff is not None:
         params["diff"] = diff
@@ -313,7 +292,6 @@ def test_compare_survives_any_selection(viewer_client, catalogue, c, diff):
         assert b'id="compare-error"' in response.content
 
 
-@quiet_dot_sort
 @fuzz
 @given(params=query(PAGED_PARAMS))
 @example(params={"page": "-1", "per_page": "0", "sort": "-duration"})
@@ -437,7 +415,6 @@ def test_column_picker_survives_any_post(viewer_client, columns, reset, next_):
 @fuzz
 @given(source=st.one_of(numberish, st.just("1")), next_=st.one_of(st.none(), nasty))
 def test_sync_start_survives_any_source(staff_client, catalogue, fake_sync, source, next_):
-    assume(not _known_int_bug(source))
     data = {"source": source} if next_ is None else {"source": source, "next": next_}
     response = fetch(staff_client, "post", "/sync-runs/start/", data)
     assert response.status_code in (302, 404)
@@ -456,61 +433,35 @@ def test_refresh_of_any_pk_is_404_when_unknown(staff_client, fake_sync, pk):
 @fuzz
 @given(username=st.one_of(st.sampled_from(["viewer", "VIEWER", "admin"]), nasty), password=nasty, next_=nasty)
 @example(username="viewer\x00", password="\x00", next_="https://evil.example/")
-@pytest.mark.filterwarnings("ignore::django.core.cache.backends.base.CacheKeyWarning")  # see the xfail test below
 def test_login_form_survives_any_post(client, viewer, username, password, next_):
     response = fetch(client, "post", "/accounts/login/", {"username": username, "password": password, "next": next_})
     assert response.status_code in (200, 429)  # the form again with its error, or "too many attempts"
 
 
-# --- Production bugs found by the properties (strict xfail until fixed) ----------------------
+# --- Production bugs found by the properties (regression tests) ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG configs_app/forms.py IdListField.to_python: str.isdigit() accepts '²' and numbers over "
-    "4300 digits, int() then raises ValueError -> 500. Fix: ascii-only re.fullmatch(r'[0-9]{1,19}', text).",
-)
-@pytest.mark.parametrize("bad", ["²", "1" * 5000])
+@pytest.mark.parametrize("bad", ["²", "1" * 5000, "١"])
 def test_compare_with_a_digit_that_int_refuses_is_explained(viewer_client, catalogue, bad):
-    response = viewer_client.get("/compare/", {"c": [bad, "1"]})
+    """``str.isdigit`` accepts superscripts, Arabic-Indic digits and 5,000-digit numbers that ``int``
+    refuses or no column holds: the compare page explains instead of failing."""
+    response = fetch(viewer_client, "get", "/compare/", {"c": [bad, "1"]})
     assert response.status_code == 200 and b'id="compare-error"' in response.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG configs_app/views.py sync_start: source_id.isdigit() accepts '²' and numbers over 4300 "
-    "digits, int() then raises ValueError -> 500. Fix: source_id.isascii() and source_id.isdigit() "
-    "and len(source_id) < 19, else 404.",
-)
-@pytest.mark.parametrize("bad", ["²", "1" * 5000])
+@pytest.mark.parametrize("bad", ["²", "1" * 5000, "١"])
 def test_sync_start_with_a_digit_that_int_refuses_is_404(staff_client, catalogue, fake_sync, bad):
-    assert staff_client.post("/sync-runs/start/", {"source": bad}).status_code == 404
+    assert fetch(staff_client, "post", "/sync-runs/start/", {"source": bad}).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG configs_app/views.py LoginView._keys: the typed user name goes into the cache key as is; "
-    "a space or control character makes Django warn CacheKeyWarning on every failed login (a 500 "
-    "where warnings are errors, log noise elsewhere, an error with memcached). Fix: key on "
-    "hashlib.sha256(username.encode()).hexdigest().",
-)
-@pytest.mark.parametrize("username", ["john smith", "viewer\x00"])
+@pytest.mark.parametrize("username", ["john smith", "viewer\x00", "ü" * 200])
 def test_failed_login_with_any_user_name_keeps_the_cache_quiet(client, viewer, username):
-    response = client.post("/accounts/login/", {"username": username, "password": "wrong"})
+    """A typed user name goes into the rate limit's cache key hashed: no CacheKeyWarning (the suite
+    makes warnings errors) for spaces, control characters or length."""
+    response = fetch(client, "post", "/accounts/login/", {"username": username, "password": "wrong"})
     assert response.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeprecationWarning,
-    reason="BUG configs_app/tables.py + views.py: ?sort= is handed to django-tables2 unfiltered; a value "
-    "with '.' (e.g. '../etc/passwd', 'name.x') makes django_tables2.utils.OrderBy warn "
-    "DeprecationWarning before the unknown column is dropped: a 500 wherever warnings are errors "
-    "(this suite, PYTHONWARNINGS=error), silent in a default deployment. Fix: drop sort values that "
-    "are not (-)<column name> before RequestConfig, e.g. in a Table.order_by override.",
-)
 @pytest.mark.filterwarnings("error::DeprecationWarning")
 @pytest.mark.parametrize(
     "url", ["/configs/?sort=name.x", "/configs/export.csv?sort=../etc/passwd", "/sync-runs/?sort=a.b"]
