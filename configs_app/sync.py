@@ -10,7 +10,10 @@ A sync of one source runs in three steps:
    content hash is unchanged writes nothing; a changed one writes its new state and a revision; a
    new one is created with a first revision; one that comes back is restored. A detail that answers
    "not found" between list and detail counts as deleted upstream. A detail that still fails after
-   the client's retries keeps the config's cached state and makes the run partial.
+   the client's retries keeps the config's cached state and makes the run partial. A detail
+   rejected for its credentials (401/403) stops the run instead: every later request would be
+   rejected too, and an AK/SK is locked after 5 failures (reference §5.4). The pool starts one
+   request wide and widens with each success, so bad credentials cost one rejected request.
 3. **Mark** configs absent from the complete listing as deleted upstream (kept, with history).
 
 Nothing is ever deleted from the database here. One sync per source runs at a time on any process
@@ -35,7 +38,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.utils import timezone
 
 from configs_app.diffing import diff_payloads
-from configs_app.modelarts import ModelArtsError, ModelArtsNotFound, ModelArtsThrottled
+from configs_app.modelarts import ModelArtsAuthError, ModelArtsError, ModelArtsNotFound, ModelArtsThrottled
 from configs_app.models import ConfigParameter, ConfigRevision, ConfigSource, SyncRun, TrainingJobConfig
 from configs_app.records import config_fields, parameter_rows
 from configs_app.sources import client_for_source
@@ -108,27 +111,36 @@ class RefreshResult:
 ProgressCallback = Callable[[str, int, int | None, str], None]
 
 
+class LimiterStopped(Exception):
+    """The limiter was stopped: no more requests may start."""
+
+
 class AdaptiveLimiter:
     """Bounds concurrent detail requests and backs off when ModelArts throttles.
 
-    Starts at ``limit`` requests in flight. A throttled request halves the allowed width and pauses
-    every worker for the time the server asked (``Retry-After``, or one second when it did not say);
-    each run of
-    successes widens it again by one, up to the start value.
+    Allows ``start`` requests in flight at first (default ``limit``). Until the first throttling,
+    each success widens the pool by one (a slow start: the width doubles with each round of
+    requests) up to ``limit``. A throttled request halves the allowed width and pauses every worker
+    for the time the server asked (``Retry-After``, or one second when it did not say); after that,
+    each run of successes widens it again by one, up to ``limit``. ``stop()`` refuses every request
+    not yet started.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, start: int | None = None) -> None:
         self.max_limit = max(1, limit)
-        self.limit = self.max_limit
+        self.limit = self.max_limit if start is None else min(max(1, start), self.max_limit)
         self.in_flight = 0
         self.pause_until = 0.0
         self.successes = 0
         self.throttled = 0
+        self.stopped = False
         self._cond = threading.Condition()
 
     def __enter__(self) -> AdaptiveLimiter:
         with self._cond:
             while True:
+                if self.stopped:
+                    raise LimiterStopped
                 wait_for = self.pause_until - time.monotonic()
                 if wait_for <= 0 and self.in_flight < self.limit:
                     self.in_flight += 1
@@ -143,7 +155,11 @@ class AdaptiveLimiter:
     def success(self) -> None:
         with self._cond:
             self.successes += 1
-            if self.limit < self.max_limit and self.successes >= self.limit * 4:
+            if self.limit < self.max_limit and not self.throttled:
+                self.limit += 1
+                self.successes = 0
+                self._cond.notify_all()
+            elif self.limit < self.max_limit and self.successes >= self.limit * 4:
                 self.limit += 1
                 self.successes = 0
                 self._cond.notify_all()
@@ -157,6 +173,11 @@ class AdaptiveLimiter:
             self.pause_until = max(self.pause_until, time.monotonic() + pause)
             self._cond.notify_all()
 
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify_all()
+
 
 @dataclass
 class _Fetched:
@@ -166,6 +187,8 @@ class _Fetched:
     payload: dict[str, Any] | None = None
     not_found: bool = False
     error: str = ""
+    #: Not fetched because the run stopped (rejected credentials): the config keeps its cached state.
+    skipped: bool = False
 
 
 class _Counts:
@@ -310,7 +333,10 @@ class _SyncEngine:
         self.progress = progress or (lambda *args: None)
         self.counts = _Counts()
         self.wrote = False
-        self.limiter = AdaptiveLimiter(concurrency)
+        self.limiter = AdaptiveLimiter(concurrency, start=1)
+        #: The auth error that stopped the detail stage (401/403 on a detail request).
+        self.stopped_by: ModelArtsAuthError | None = None
+        self._stop_lock = threading.Lock()
         self._last_heartbeat = time.monotonic()
 
     # -- orchestration ---------------------------------------------------------------------------
@@ -352,8 +378,17 @@ class _SyncEngine:
                     detail = client.get_config(name, config_type=config_type)
                 self.limiter.success()
                 return _Fetched(name, payload=dict(detail.raw))
+            except LimiterStopped:
+                return _Fetched(name, skipped=True)
             except ModelArtsNotFound:
                 return _Fetched(name, not_found=True)
+            except ModelArtsAuthError as exc:
+                # The credentials are rejected: so would every other request be. Stop here.
+                with self._stop_lock:
+                    if self.stopped_by is None:
+                        self.stopped_by = exc
+                self.limiter.stop()
+                return _Fetched(name, skipped=True)
             except ModelArtsThrottled as exc:
                 self.limiter.throttle(exc.retry_after)
                 if attempt == THROTTLE_ATTEMPTS - 1:
@@ -376,7 +411,7 @@ class _SyncEngine:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sync-detail") as pool:
             exhausted = False
             while True:
-                while not exhausted and len(pending) < window:
+                while not exhausted and len(pending) < window and self.stopped_by is None:
                     name = next(remaining, None)
                     if name is None:
                         exhausted = True
@@ -394,8 +429,10 @@ class _SyncEngine:
         batch: list[_Fetched] = []
         self.progress("details", 0, total, config_type)
         for fetched in self._fetched(client, config_type, names):
-            batch.append(fetched)
             done += 1
+            if fetched.skipped:
+                continue
+            batch.append(fetched)
             if len(batch) >= BATCH_SIZE:
                 self._write_batch(config_type, batch)
                 batch = []
@@ -403,6 +440,10 @@ class _SyncEngine:
         if batch:
             self._write_batch(config_type, batch)
         self.progress("details", done, total, config_type)
+        if self.stopped_by is not None:
+            # What was fetched before the rejection is stored; the rest keeps its cached state, and
+            # nothing is marked deleted (the run did not see every config).
+            raise self.stopped_by
 
     # -- writing -------------------------------------------------------------------------------
 

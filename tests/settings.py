@@ -21,3 +21,14 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, like production's, rather than Django's shared-cache in-memory
+    # default: shared cache locks whole tables and fails at once ("database table is locked")
+    # instead of waiting out busy_timeout, so tests with several threads would see errors that no
+    # deployment sees.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"modelarts-dashboard-tests-{os.getpid()}.sqlite3")
+    }

@@ -25,6 +25,8 @@ from configs_app.models import ConfigParameter, ConfigRevision, ConfigSource, Sy
 from configs_app.sources import environment_source
 from configs_app.sync import (
     AdaptiveLimiter,
+    LimiterStopped,
+    THROTTLE_ATTEMPTS,
     SyncAlreadyRunning,
     acquire_sync_lock,
     config_refresh,
@@ -376,7 +378,9 @@ def test_a_bad_detail_body_fails_only_that_config(sim, point_at, fault: dict) ->
 
 def test_a_transient_detail_failure_is_retried_by_the_client_and_the_run_succeeds(sim, point_at) -> None:
     source = point_at(sim, max_retries=2)
-    sim.add_fault("error", endpoint="detail", status=502, count=3)
+    # Two 502s: within the client's two retries even if both land on the same config (the pool
+    # starts one request wide).
+    sim.add_fault("error", endpoint="detail", status=502, count=2)
 
     result = configs_sync(source=source)
 
@@ -427,13 +431,16 @@ def test_token_expiry_mid_sync_renews_the_token_once_and_completes(sim, point_at
 
 def test_429_bursts_slow_the_pool_down_and_every_config_is_still_read(sim, point_at) -> None:
     source = point_at(sim, max_retries=0)
-    sim.add_fault("throttle", endpoint="detail", retry_after=0, count=6)
+    # One fewer than a config's throttle budget: every config is read even if the whole burst
+    # lands on the first one (the pool starts one request wide).
+    burst = THROTTLE_ATTEMPTS - 1
+    sim.add_fault("throttle", endpoint="detail", retry_after=0, count=burst)
 
     result = configs_sync(source=source, concurrency=8)
 
     assert result.status == SyncRun.Status.SUCCEEDED, result.error
     assert result.counts["created"] == 17 and result.counts["failed"] == 0
-    assert sum(1 for r in sim.requests("detail") if r.status == 429) == 6
+    assert sum(1 for r in sim.requests("detail") if r.status == 429) == burst
 
 
 def test_the_limiter_halves_its_width_on_throttling_and_widens_again() -> None:
@@ -447,6 +454,28 @@ def test_the_limiter_halves_its_width_on_throttling_and_widens_again() -> None:
     assert limiter.limit == 4
     with limiter:
         assert limiter.in_flight == 1
+    assert limiter.in_flight == 0
+
+
+def test_the_limiter_starts_narrow_and_doubles_until_the_first_throttle() -> None:
+    limiter = AdaptiveLimiter(8, start=1)
+    widths = []
+    for _ in range(7):
+        widths.append(limiter.limit)
+        limiter.success()
+    assert widths == [1, 2, 3, 4, 5, 6, 7] and limiter.limit == 8
+    limiter.throttle(0)
+    assert limiter.limit == 4
+    limiter.success()
+    assert limiter.limit == 4  # after a throttle it widens by one per 4 x width successes
+
+
+def test_a_stopped_limiter_refuses_new_requests() -> None:
+    limiter = AdaptiveLimiter(2)
+    limiter.stop()
+    with pytest.raises(LimiterStopped):
+        with limiter:
+            pass
     assert limiter.in_flight == 0
 
 
@@ -625,3 +654,52 @@ def test_command_dry_run_and_bad_arguments(sim, point_at, capsys) -> None:
         call_command("sync_configs", "--source", "nope")
     with pytest.raises(CommandError, match="between 1 and 64"):
         call_command("sync_configs", "--concurrency", "0")
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+class _BigPayloadClient:
+    """A client stand-in serving ``count`` configs, each with a 40 KB undocumented field, without HTTP."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def iter_configs(self, *, config_type: str):
+        for i in range(self.count):
+            yield type("Summary", (), {"config_name": f"cfg_{i:06d}"})()
+
+    def get_config(self, name: str, *, config_type: str):
+        payload = {
+            "config_name": name,
+            "config_desc": name,
+            "engine_name": "PyTorch",
+            "parameter": [{"label": "lr", "value": "0.01"}],
+            "x_blob": name + "x" * 40_000,
+        }
+        return type("Detail", (), {"raw": payload})()
+
+
+def _peak_traced_bytes(count: int) -> int:
+    import tracemalloc
+
+    source = ConfigSource.objects.create(name=f"mem-{count}", endpoint="http://unused", project_id="p")
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = configs_sync(source=source, config_type="custom", client=_BigPayloadClient(count), concurrency=4)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == SyncRun.Status.SUCCEEDED and result.counts["created"] == count
+    return peak
+
+
+def test_memory_is_bounded_by_the_batch_not_by_the_number_of_configs(monkeypatch) -> None:
+    """The sync holds one write batch and the fetch window, plus the listed names, whatever the
+    number of configs. With batches of 25, holding every payload would peak near 4x as high for
+    4x the configs (about 10 MB against 40 MB of payloads here)."""
+    monkeypatch.setattr("configs_app.sync.BATCH_SIZE", 25)
+    small = _peak_traced_bytes(250)
+    large = _peak_traced_bytes(1_000)
+    assert large < small * 1.5, f"peak {large / 1e6:.1f} MB for 1,000 configs vs {small / 1e6:.1f} MB for 250"
