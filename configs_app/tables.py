@@ -15,8 +15,8 @@ import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.utils.dateformat import format as format_date
 from django.utils.functional import cached_property
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
@@ -201,7 +201,73 @@ class TrainingJobConfigTable(KnownColumnOrdering, tables.Table):
             "class": lambda record: "row-deleted" if record.deleted_upstream_at else "",
         }
         empty_text = "No configs match."
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        # django-tables2's template for the header; the rows come from ``rows_html``.
+        template_name = "configs_app/includes/_config_table.html"
+
+    #: ``<td>`` attributes per column (the ``td`` attrs above, as HTML).
+    TD_ATTRS = {"description": ' class="col-wrap"'}
+
+    def rows_html(self) -> list[SafeString]:
+        """The ``<tr>`` of each row of the page, built in Python.
+
+        The same markup as django-tables2's row template, about five times faster: that template
+        resolves each cell through the template engine and inspects the render method's signature
+        for every cell, which made rendering 50 rows most of an uncached page's time. Every cell
+        is escaped here unless it is built with ``format_html``.
+        """
+        names = [column.name for column in self.columns]
+        cells = {name: getattr(self, f"_cell_{name}") for name in names}
+        rows = []
+        for index, row in enumerate(self.paginated_rows):
+            record: TrainingJobConfig = row.record
+            classes = ("row-deleted " if record.deleted_upstream_at else "") + ("even" if index % 2 == 0 else "odd")
+            tds = "".join(f"<td{self.TD_ATTRS.get(name, '')}>{cells[name](record)}</td>" for name in names)
+            rows.append(mark_safe(f'<tr data-config-id="{record.pk}" class="{classes}">{tds}</tr>'))  # noqa: S308
+        return rows
+
+    @staticmethod
+    def _or_dash(value: Any) -> str:
+        return "—" if value in (None, "") else conditional_escape(value)
+
+    def _cell_select(self, record: TrainingJobConfig) -> str:
+        return format_html(
+            '<input type="checkbox" name="c" value="{}" class="form-check-input compare-check" '
+            'aria-label="Select for compare" />',
+            record.pk,
+        )
+
+    def _cell_name(self, record: TrainingJobConfig) -> str:
+        return self.render_name(record.config_name, record)
+
+    def _cell_description(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(self.render_description(record.config_desc))
+
+    def _cell_config_type(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(record.get_config_type_display())
+
+    def _cell_engine(self, record: TrainingJobConfig) -> str:
+        return self.render_engine(record.engine_name, record) if record.engine_name else "—"
+
+    def _cell_spec(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(self.render_spec(record.spec_code, record))
+
+    def _cell_workers(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(record.worker_server_num)
+
+    def _cell_dataset(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(self.render_dataset(record.dataset_name, record))
+
+    def _cell_image(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(self.render_image(record.user_image_url))
+
+    def _cell_source(self, record: TrainingJobConfig) -> str:
+        return self._or_dash(record.source.name)
+
+    def _cell_created(self, record: TrainingJobConfig) -> str:
+        return _datetime(record.create_time) if record.create_time else "—"
+
+    def _cell_last_changed(self, record: TrainingJobConfig) -> str:
+        return _datetime(record.last_changed_at) if record.last_changed_at else "—"
 
     @classmethod
     def column_choices(cls) -> list[tuple[str, str]]:

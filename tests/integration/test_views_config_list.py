@@ -318,11 +318,12 @@ def sixty():
 
 
 @pytest.mark.parametrize(
-    ("page", "expected_page"),
+    ("page_number", "expected_page"),
     [("0", 1), ("-1", 1), ("99999", 3), ("abc", 1), ("1.5", 1), ("99999999999999999999999", 3), ("", 1), ("2", 2)],
 )
-def test_out_of_range_pages_are_clamped(viewer_client, sixty, page, expected_page):
-    response = viewer_client.get(URL, {"page": page, "per_page": 25})
+def test_out_of_range_pages_are_clamped(viewer_client, sixty, page_number, expected_page):
+    # Not named "page": that is pytest-playwright's fixture when the browser tests run alongside.
+    response = viewer_client.get(URL, {"page": page_number, "per_page": 25})
     assert response.status_code == 200
     assert response.context["table"].page.number == expected_page
 
@@ -388,6 +389,38 @@ def test_descriptions_render_as_text(viewer_client):
 def test_deleted_configs_carry_a_badge(viewer_client, catalogue):
     content = viewer_client.get(URL, {"status": "deleted"}).content.decode()
     assert "deleted upstream" in content
+
+
+def _row(content: str, pk: int) -> list[str]:
+    """The cells of one row of the table, as HTML."""
+    row = re.search(rf'<tr data-config-id="{pk}" class="([^"]*)">(.*?)</tr>', content, re.S)
+    assert row, f"no row for {pk}"
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(2), re.S)
+
+
+def test_row_cells_show_each_field_with_fallbacks_and_dashes(viewer_client):
+    full = TrainingJobConfigFactory(
+        config_name="full", config_desc="A & B <i>", engine_name="PyTorch", engine_version="PyTorch-1.8.0",
+        spec_code="", spec_id=7, worker_server_num=4, dataset_name="", data_url="/bucket/data/",
+        user_image_url="swr.example.com/team/img:1",
+    )
+    bare = TrainingJobConfigFactory(
+        config_name="bare", config_desc="", engine_name="", spec_code="", spec_id=None, worker_server_num=None,
+        dataset_name="", data_url="", user_image_url="",
+    )
+    content = viewer_client.get(URL, {"sort": "name"}).content.decode()
+
+    cells = _row(content, full.pk)
+    assert len(cells) == len(TrainingJobConfigTable.Meta.sequence)
+    assert f'value="{full.pk}"' in cells[0] and f'href="{full.get_absolute_url()}"' in cells[1]
+    assert cells[2] == "A &amp; B &lt;i&gt;"  # text, escaped
+    assert cells[4].startswith("PyTorch <span") and "PyTorch-1.8.0" in cells[4]
+    assert cells[5:9] == ["7", "4", "/bucket/data/", "swr.example.com/team/img:1"]  # spec id, data URL fallbacks
+    assert cells[9] == full.source.name
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[10])
+
+    bare_cells = _row(content, bare.pk)
+    assert [bare_cells[i] for i in (2, 4, 5, 6, 7, 8)] == ["—"] * 6
 
 
 # --- columns chosen per user ---------------------------------------------------------------------
