@@ -5,8 +5,8 @@ two do not share a GIL), runs a first sync and then an unchanged re-sync as sepa
 and reports:
 
 * wall time of the first sync against the floor ``(list requests + detail requests) x latency /
-  concurrency`` (the list pages are read one after another, so the floor is generous to us at
-  high concurrency),
+  concurrency`` (the list pages are read one after another, so the reachable floor is a little
+  higher and the ratio a little pessimistic),
 * the peak resident memory of the sync process (``wait4`` rusage of that one child),
 * the wall time of an unchanged re-sync and the rows it wrote (it must write none: the counts of
   configs, parameter rows and revisions, the newest ``last_synced_at`` and the run's counters are
