@@ -95,10 +95,11 @@ class IdListField(forms.Field):
         ids: list[int] = []
         for raw in value or []:
             text = str(raw).strip()
-            if parse_id(text) is None:
+            value = parse_id(text)
+            if value is None:
                 raise forms.ValidationError(f"{text[:40]!r} is not a config id.")
-            if int(text) not in ids:
-                ids.append(int(text))
+            if value not in ids:
+                ids.append(value)
         return ids
 
 

@@ -19,6 +19,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
+from django_tables2.utils import AttributeDict
 
 from configs_app.masking import mask_text
 from configs_app.models import SyncRun, TrainingJobConfig
@@ -196,16 +197,9 @@ class TrainingJobConfigTable(KnownColumnOrdering, tables.Table):
         order_by_field = "sort"
         per_page = DEFAULT_PER_PAGE
         attrs = {"id": "config-table", "class": "table table-sm table-hover align-middle config-table"}
-        row_attrs = {
-            "data-config-id": lambda record: record.pk,
-            "class": lambda record: "row-deleted" if record.deleted_upstream_at else "",
-        }
         empty_text = "No configs match."
         # django-tables2's template for the header; the rows come from ``rows_html``.
         template_name = "configs_app/includes/_config_table.html"
-
-    #: ``<td>`` attributes per column (the ``td`` attrs above, as HTML).
-    TD_ATTRS = {"description": ' class="col-wrap"'}
 
     def rows_html(self) -> list[SafeString]:
         """The ``<tr>`` of each row of the page, built in Python.
@@ -215,13 +209,14 @@ class TrainingJobConfigTable(KnownColumnOrdering, tables.Table):
         for every cell, which made rendering 50 rows most of an uncached page's time. Every cell
         is escaped here unless it is built with ``format_html``.
         """
-        names = [column.name for column in self.columns]
-        cells = {name: getattr(self, f"_cell_{name}") for name in names}
+        columns = [
+            (getattr(self, f"_cell_{column.name}"), column.attrs["td"].as_html()) for column in self.columns
+        ]
         rows = []
         for index, row in enumerate(self.paginated_rows):
             record: TrainingJobConfig = row.record
             classes = ("row-deleted " if record.deleted_upstream_at else "") + ("even" if index % 2 == 0 else "odd")
-            tds = "".join(f"<td{self.TD_ATTRS.get(name, '')}>{cells[name](record)}</td>" for name in names)
+            tds = "".join(f"<td{' ' + attrs if attrs else ''}>{cell(record)}</td>" for cell, attrs in columns)
             rows.append(mark_safe(f'<tr data-config-id="{record.pk}" class="{classes}">{tds}</tr>'))  # noqa: S308
         return rows
 
@@ -229,12 +224,12 @@ class TrainingJobConfigTable(KnownColumnOrdering, tables.Table):
     def _or_dash(value: Any) -> str:
         return "—" if value in (None, "") else conditional_escape(value)
 
+    @cached_property
+    def _select_attrs(self) -> str:
+        return AttributeDict(self.base_columns["select"].attrs["input"]).as_html()
+
     def _cell_select(self, record: TrainingJobConfig) -> str:
-        return format_html(
-            '<input type="checkbox" name="c" value="{}" class="form-check-input compare-check" '
-            'aria-label="Select for compare" />',
-            record.pk,
-        )
+        return format_html('<input type="checkbox" value="{}" {} />', record.pk, mark_safe(self._select_attrs))  # noqa: S308
 
     def _cell_name(self, record: TrainingJobConfig) -> str:
         return self.render_name(record.config_name, record)
