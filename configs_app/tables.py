@@ -94,15 +94,45 @@ class CachedCountPaginator(ClampedPaginator):
     The configs table passes ``selectors.config_count`` there: the exact count of the filtered
     rows, computed once per data version and filter, so "1–25 of 97,980" stays true (a new sync
     changes the version) while paging and sorting a large table do not count it again each time.
+
+    With ``bounded_count`` (a callable returning the exact count when it is at most ``bound``, else
+    None), a page that lies within the first ``bound`` rows asks it first. When there are more,
+    ``count`` is ``bound + 1`` and ``count_is_lower_bound`` is true: the page shows "more than
+    ``bound``" and links up to the page just past the bound, where the exact count is taken.
     """
 
-    def __init__(self, object_list, per_page, *args, count: Callable[[], int] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *args,
+        count: Callable[[], int] | None = None,
+        bounded_count: Callable[[], int | None] | None = None,
+        bound: int = 0,
+        **kwargs,
+    ) -> None:
         self._count = count
+        self._bounded_count = bounded_count
+        self.bound = bound
+        #: True when ``count`` is a lower bound (more than ``bound`` rows), not the number of rows.
+        self.count_is_lower_bound = False
         super().__init__(object_list, per_page, *args, **kwargs)
 
     @cached_property
     def count(self) -> int:
         return self._count() if self._count is not None else super().count
+
+    def validate_number(self, number: Any) -> int:
+        if self._bounded_count is not None and "count" not in self.__dict__:
+            try:
+                requested = max(1, int(number))
+            except (TypeError, ValueError, OverflowError):
+                requested = 1
+            if requested * self.per_page <= self.bound:
+                exact = self._bounded_count()
+                self.count_is_lower_bound = exact is None
+                self.__dict__["count"] = self.bound + 1 if exact is None else exact
+        return super().validate_number(number)
 
 
 def _text(value: Any, length: int | None = None) -> str:

@@ -46,6 +46,7 @@ from configs_app.forms import COMPARE_MAX, COMPARE_MIN, CompareForm, LoginForm, 
 from configs_app.masking import MASK, is_secret_label, is_secret_parameter, mask_text, masked_parameters, masked_payload
 from configs_app.models import ConfigRevision, ConfigSource, TablePreference, TrainingJobConfig
 from configs_app.selectors import (
+    COUNT_BOUND,
     PAGE_CACHE_TIMEOUT,
     config_count,
     config_get,
@@ -190,6 +191,9 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
         pagination = dict(super().get_table_pagination(table))
         rows, version = self.object_list, self.data_version
         pagination["count"] = lambda: config_count(rows, version=version)
+        if self.filterset.active_filters:  # a search or filter: count exactly only what is needed
+            pagination["bounded_count"] = lambda: config_count(rows, version=version, bound=COUNT_BOUND)
+            pagination["bound"] = COUNT_BOUND
         return pagination
 
     def get_template_names(self) -> list[str]:
@@ -228,17 +232,33 @@ class ConfigListView(ViewerRequiredMixin, SingleTableMixin, FilterView):
         self.object_list = self.filterset.qs if valid else self.filterset.queryset.none()
         table = self.get_table(**self.get_table_kwargs())
         count = table.paginator.count
+        more_than = table.paginator.count_is_lower_bound
         return {
-            "count": count,
+            "count": table.paginator.bound if more_than else count,
+            "count_is_lower_bound": more_than,
             "start": table.page.start_index() if count else 0,
             "end": table.page.end_index() if count else 0,
             "per_page": table.paginator.per_page,
             "has_errors": bool(self.filterset.errors),
-            "filter_form": render_to_string(
-                "configs_app/includes/_filter_form.html", {"filter": self.filterset, "request": self.request}
-            ),
+            "filter_form": self.filter_form_html(),
             "table": render_table_html(table, self.request),
         }
+
+    def filter_form_html(self) -> str:
+        """The filter form. Its fields (selects of every distinct value, each option rendered
+        through Django's widget templates) are rendered once per data version and filter values,
+        so a new search with the same filters reuses them; the form around them carries this
+        request's search, sort and page size."""
+        values = [(name, self.request.GET.getlist(name)) for name in self.filterset.form.fields if name != "q"]
+        key = page_cache_key("filter-fields", self.data_version, FRAGMENT_CODE_VERSION, values)
+        fields = cache.get(key)
+        if fields is None:
+            fields = render_to_string("configs_app/includes/_filter_fields.html", {"filter": self.filterset})
+            cache.set(key, fields, PAGE_CACHE_TIMEOUT)
+        return render_to_string(
+            "configs_app/includes/_filter_form.html",
+            {"fields": mark_safe(fields), "request": self.request},  # noqa: S308 - rendered by our template
+        )
 
     def get_page_context(self, results: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -220,6 +220,55 @@ def test_the_table_is_counted_once_per_data_version_and_filter(viewer_client, th
     assert counts(per_page=25, page=2) == 1
 
 
+# --- a search counts exactly only as far as the page needs -----------------------------------------
+
+
+@pytest.fixture
+def bound_of_30(monkeypatch):
+    """A count bound of 30 (1,000 in production) against the 60 configs of ``sixty``."""
+    monkeypatch.setattr("configs_app.views.COUNT_BOUND", 30)
+
+
+@pytest.fixture
+def sixty():
+    source = SourceFactory(name="perf")
+    return [TrainingJobConfigFactory(source=source, config_name=f"perf-{i:02d}") for i in range(60)]
+
+
+def test_a_search_with_many_matches_counts_only_up_to_the_bound(viewer_client, sixty, bound_of_30):
+    sql = queries(viewer_client, URL, per_page=25, q="perf")
+    counts = [q for q in sql if "COUNT(" in q]
+    assert len(counts) == 1 and "LIMIT 31" in counts[0]  # at most 31 rows counted, not 60
+    assert result_count(viewer_client, per_page=25, q="perf") == "1–25 of more than 30 configs"
+
+
+def test_a_page_past_the_bound_counts_exactly(viewer_client, sixty, bound_of_30):
+    first = viewer_client.get(URL, {"per_page": 25, "q": "perf"})
+    # The pages within the bound exist; the one just past it is linked.
+    assert first.context["table"].paginator.num_pages == 2
+    assert 'href="?per_page=25&amp;q=perf&amp;page=2"' in first.content.decode()
+    assert result_count(viewer_client, per_page=25, q="perf", page=2) == "26–50 of 60 configs"
+    assert result_count(viewer_client, per_page=25, q="perf", page=3) == "51–60 of 60 configs"
+    # The exact count is now cached for this data version: a first page rendered from now on (here
+    # sorted otherwise; the one above stays cached as rendered, and still true) says it too.
+    assert result_count(viewer_client, per_page=25, q="perf", sort="-name") == "1–25 of 60 configs"
+
+
+def test_a_search_within_the_bound_is_counted_exactly(viewer_client, sixty, bound_of_30):
+    assert result_count(viewer_client, per_page=25, q="perf-1") == "1–10 of 10 configs"
+    assert result_count(viewer_client, per_page=25, q="nothing-matches") == "0 configs"
+
+
+def test_the_unfiltered_table_is_always_counted_exactly(viewer_client, sixty, bound_of_30):
+    assert result_count(viewer_client, per_page=25) == "1–25 of 60 configs"
+
+
+def test_a_bounded_count_follows_a_sync(viewer_client, sixty, bound_of_30):
+    assert result_count(viewer_client, per_page=25, q="perf-0") == "1–10 of 10 configs"
+    write_like_a_sync(sixty[0].source, "perf-0-new")
+    assert result_count(viewer_client, per_page=25, q="perf-0") == "1–11 of 11 configs"
+
+
 # --- pages are read from an index in order --------------------------------------------------------
 
 
