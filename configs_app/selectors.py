@@ -145,12 +145,10 @@ def config_count(queryset: QuerySet[TrainingJobConfig], *, version: str | None, 
 
     Without a ``version`` the count is not cached.
     """
-    if version is None:
-        if bound is None:
-            return queryset.count()
-        counted = queryset.order_by()[: bound + 1].count()
-        return counted if counted <= bound else None
     queryset = queryset.order_by()
+    if version is None:
+        counted = queryset.count() if bound is None else queryset[: bound + 1].count()
+        return None if bound is not None and counted > bound else counted
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:
@@ -161,13 +159,9 @@ def config_count(queryset: QuerySet[TrainingJobConfig], *, version: str | None, 
         return count
     if bound is not None:
         bounded_key = page_cache_key("count-bounded", version, queryset.db, sql, params, bound)
-        counted = cache.get(bounded_key)
-        if counted is None:
-            counted = queryset[: bound + 1].count()
-            cache.set(bounded_key, counted, PAGE_CACHE_TIMEOUT)
-        if counted > bound:
+        count = cache.get_or_set(bounded_key, lambda: queryset[: bound + 1].count(), PAGE_CACHE_TIMEOUT)
+        if count > bound:
             return None
-        count = counted
     else:
         count = queryset.count()
     cache.set(key, count, PAGE_CACHE_TIMEOUT)

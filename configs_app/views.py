@@ -674,13 +674,11 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def _keys(self) -> list[str]:
-        # Hashed: a typed user name may hold spaces or control characters, which cache backends
-        # refuse in keys (memcached) or warn about (CacheKeyWarning).
+        # The typed user name is hashed: it may hold spaces or control characters, which cache
+        # backends refuse in keys (memcached) or warn about (CacheKeyWarning).
         username = str(self.request.POST.get("username", "")).strip().lower()[:150]
-        address = self.request.META.get("REMOTE_ADDR", "")
         user_key = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
-        address_key = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()
-        return [f"login-fail:user:{user_key}", f"login-fail:addr:{address_key}"]
+        return [f"login-fail:user:{user_key}", f"login-fail:addr:{self.request.META.get('REMOTE_ADDR', '')}"]
 
     def _blocked(self) -> bool:
         return any((cache.get(key) or 0) >= settings.LOGIN_RATE_LIMIT for key in self._keys())
